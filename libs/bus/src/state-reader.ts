@@ -1,0 +1,64 @@
+import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { type CloudEvent, type EventDef, decodeEvent, isTombstone } from "@isthmus/events";
+
+export type StateItem =
+  | { kind: "state"; subject: string; seq: number; event: CloudEvent; def: EventDef | undefined }
+  | { kind: "deleted"; subject: string; seq: number; event: CloudEvent }
+  | { kind: "invalid"; subject: string; seq: number; reason: string; msg: JsMsg }
+  | { kind: "caught-up" };
+
+export interface StateReaderOptions {
+  stream: string;
+  /** Subject filter within the stream (one subject; NATS 2.9 takes a single filter). */
+  filter: string;
+}
+
+/**
+ * Rebuilds current state from a state stream: the last message of every subject
+ * (deliver-last-per-subject), then one `caught-up`, then live updates in stream order.
+ * An ordered consumer: it recreates itself after a disconnect and resumes where it was.
+ */
+export class StateReader implements AsyncIterable<StateItem> {
+  private messages: ConsumerMessages | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly opts: StateReaderOptions,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<StateItem> {
+    const consumer = await this.js.consumers.get(this.opts.stream, {
+      filter_subjects: this.opts.filter,
+      deliver_policy: DeliverPolicy.LastPerSubject,
+    });
+    const info = await consumer.info(true);
+    let caughtUp = info.num_pending === 0;
+    if (caughtUp) yield { kind: "caught-up" };
+    if (this.closed) return;
+    this.messages = await consumer.consume({ max_messages: 2048 });
+    try {
+      for await (const m of this.messages) {
+        yield toItem(m);
+        if (!caughtUp && m.info.pending === 0) {
+          caughtUp = true;
+          yield { kind: "caught-up" };
+        }
+      }
+    } finally {
+      await this.messages.close().catch(() => {});
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.messages?.close().catch(() => {});
+  }
+}
+
+function toItem(m: JsMsg): StateItem {
+  const r = decodeEvent(m.data);
+  if (!r.ok) return { kind: "invalid", subject: m.subject, seq: m.seq, reason: r.reason, msg: m };
+  if (isTombstone(r.event)) return { kind: "deleted", subject: m.subject, seq: m.seq, event: r.event };
+  return { kind: "state", subject: m.subject, seq: m.seq, event: r.event, def: r.def };
+}

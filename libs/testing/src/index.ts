@@ -1,0 +1,6 @@
+export * from "./database.js";
+export * from "./environment.js";
+export * from "./free-port.js";
+export * from "./nats.js";
+export * from "./nats-server.js";
+export * from "./tcp.js";
