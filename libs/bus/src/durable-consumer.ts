@@ -22,7 +22,7 @@ export interface DurableSpec {
   /** Subject filter within the domain stream (default: the whole domain). */
   filter?: string;
   ackWaitMs?: number;
-  /** Attempts before a failing message is dead-lettered. */
+  /** Attempts (in place, and deliveries after crashes) before a message is dead-lettered. */
   maxDeliver?: number;
   /** Delay before attempt n+1, by n (the last value repeats). */
   backoffMs?: number[];
@@ -81,8 +81,9 @@ export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): P
 
 /**
  * Applies events from a durable consumer one at a time, in order. A handler that
- * resolves acks; one that throws is retried with backoff, then dead-lettered with the
- * reason; what does not decode is dead-lettered at once. Never throws out of the loop.
+ * resolves acks; one that throws is retried in place with backoff, then dead-lettered
+ * with the reason; what does not decode is dead-lettered at once. Never throws out of
+ * the loop.
  */
 export class DurableConsumer {
   private messages: ConsumerMessages | undefined;
@@ -144,18 +145,30 @@ export class DurableConsumer {
       return this.toDeadLetter(m, `not acknowledged after ${deliveries - 1} deliveries (consumer crashed or timed out each time)`);
     }
     const ctx: HandlerContext = { msg: m, def: decoded.def, subject: m.subject, seq: m.seq, deliveryCount: deliveries };
-    try {
-      await withConsumerSpan(`process ${decoded.event.type}`, m.headers, { "messaging.destination.name": m.subject, "messaging.consumer.group.name": this.spec.durable }, () =>
-        this.handler(decoded.event, ctx),
-      );
-      m.ack();
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (err instanceof PermanentError) return this.toDeadLetter(m, `rejected: ${reason}`);
-      if (deliveries >= this.maxDeliver) return this.toDeadLetter(m, `failed ${deliveries} times; last error: ${reason}`);
-      const delay = this.backoff[Math.min(deliveries - 1, this.backoff.length - 1)] ?? 1_000;
-      this.log.warn({ subject: m.subject, seq: m.seq, deliveries, delay, err: reason }, "handler failed; will retry");
-      m.nak(delay);
+    // Retries happen in place, holding the line: a later event for the same entity must
+    // never be applied before an earlier one that is still failing.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await withConsumerSpan(
+          `process ${decoded.event.type}`,
+          m.headers,
+          { "messaging.destination.name": m.subject, "messaging.consumer.group.name": this.spec.durable },
+          () => this.handler(decoded.event, ctx),
+        );
+        m.ack();
+        return;
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        if (err instanceof PermanentError) return this.toDeadLetter(m, `rejected: ${reason}`);
+        if (attempt >= this.maxDeliver || this.stopping) {
+          if (this.stopping) return m.nak();
+          return this.toDeadLetter(m, `failed ${attempt} times; last error: ${reason}`);
+        }
+        const delay = this.backoff[Math.min(attempt - 1, this.backoff.length - 1)] ?? 1_000;
+        this.log.warn({ subject: m.subject, seq: m.seq, attempt, delay, err: reason }, "handler failed; retrying");
+        m.working();
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
 

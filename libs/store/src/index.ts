@@ -1,0 +1,4 @@
+export * from "./database.js";
+export * from "./inbox.js";
+export * from "./open.js";
+export * from "./outbox.js";
