@@ -1,2 +1,2 @@
-export { buildProgram } from "./program.js";
 export { eventsTail, formatTable, type TailLine, type TailOptions } from "./commands/events-tail.js";
+export { buildProgram } from "./program.js";

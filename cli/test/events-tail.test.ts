@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bus, Publisher, meshStreamSpecs, provisionMeshStreams } from "@isthmus/bus";
+import { Bus, meshStreamSpecs, Publisher, provisionMeshStreams } from "@isthmus/bus";
 import { buildEvent, configResourceV1 } from "@isthmus/events";
 import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
-import { type TailLine, formatTable } from "../src/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatTable, type TailLine } from "../src/index.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
@@ -21,7 +21,10 @@ afterAll(async () => {
 });
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], { cwd: repoRoot, env: { ...process.env, NATS_URL: testNatsUrl() } });
+  const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, NATS_URL: testNatsUrl() },
+  });
   let stdout = "";
   let stderr = "";
   p.stdout.on("data", (b) => {
@@ -35,13 +38,21 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 describe("isthmus events tail", () => {
   it("prints each event as one JSON line, and says why a message is not a valid event", async () => {
-    const e = buildEvent(configResourceV1, mesh, { apiVersion: "networking.istio.io/v1", kind: "VirtualService", namespace: "default", name: "reviews", labels: {}, spec: { hosts: ["reviews"] } }, { source: "test" });
+    const e = buildEvent(
+      configResourceV1,
+      mesh,
+      { apiVersion: "networking.istio.io/v1", kind: "VirtualService", namespace: "default", name: "reviews", labels: {}, spec: { hosts: ["reviews"] } },
+      { source: "test" },
+    );
     await new Publisher(bus.js).publish(e.subject, e.event);
     await bus.js.publish(`mesh.${mesh}.config.VirtualService.default.broken`, new TextEncoder().encode("not an event"));
     const r = await run(["events", "tail", "--mesh", mesh, "--domain", "config", "--from", "all", "--limit", "2"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as TailLine);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as TailLine);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ subject: e.subject, type: configResourceV1.type, id: e.event.id, data: { name: "reviews" } });
     expect(lines[1]?.subject).toBe(`mesh.${mesh}.config.VirtualService.default.broken`);
@@ -58,7 +69,15 @@ describe("isthmus events tail", () => {
   });
 
   it("formats a readable table row", () => {
-    const row = formatTable({ stream: "s", seq: 1, subject: "mesh.m.ca.x", received: "2026-01-01T00:00:00.000Z", type: "io.isthmus.ca.x.v1", time: "2026-01-01T00:00:01.123Z", data: { a: 1 } });
+    const row = formatTable({
+      stream: "s",
+      seq: 1,
+      subject: "mesh.m.ca.x",
+      received: "2026-01-01T00:00:00.000Z",
+      type: "io.isthmus.ca.x.v1",
+      time: "2026-01-01T00:00:01.123Z",
+      data: { a: 1 },
+    });
     expect(row).toBe(`2026-01-01 00:00:01Z  ${"io.isthmus.ca.x.v1".padEnd(44)}  mesh.m.ca.x  {"a":1}`);
   });
 });

@@ -1,6 +1,6 @@
-import { type ConsumerMessages, DeliverPolicy } from "@nats-io/jetstream";
 import { Bus, busOptionsFromEnv } from "@isthmus/bus";
-import { DOMAINS, type Domain, assertMeshId, decodeEvent, domainFilter, isDomain, streamName } from "@isthmus/events";
+import { assertMeshId, DOMAINS, type Domain, decodeEvent, domainFilter, isDomain, streamName } from "@isthmus/events";
+import { type ConsumerMessages, DeliverPolicy } from "@nats-io/jetstream";
 
 export interface TailOptions {
   mesh: string;

@@ -1,7 +1,7 @@
 import { Bus, busOptionsFromEnv, provisionMeshStreams } from "@isthmus/bus";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
-import { NatsServer, findNatsServer, hostPort, tcpReachable } from "@isthmus/testing";
+import { findNatsServer, hostPort, NatsServer, tcpReachable } from "@isthmus/testing";
 
 export interface UpOptions {
   mesh: string;

@@ -3,9 +3,9 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import {
   type Authenticator,
   type ConnectionOptions,
-  type NatsConnection,
   connect,
   credsAuthenticator,
+  type NatsConnection,
   nkeyAuthenticator,
   tokenAuthenticator,
   usernamePasswordAuthenticator,

@@ -1,6 +1,6 @@
+import { type Domain, subjectFor } from "@isthmus/events";
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
-import { type Domain, subjectFor } from "@isthmus/events";
 
 export const DLQ_HEADERS = {
   reason: "Isthmus-Dlq-Reason",

@@ -1,14 +1,6 @@
-import {
-  AckPolicy,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  DeliverPolicy,
-  type JetStreamManager,
-  JetStreamApiError,
-  type JsMsg,
-} from "@nats-io/jetstream";
+import { type CloudEvent, type Domain, decodeEvent, domainFilter, type EventDef, streamName } from "@isthmus/events";
+import { AckPolicy, type ConsumerConfig, type ConsumerMessages, DeliverPolicy, JetStreamApiError, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { type CloudEvent, type Domain, type EventDef, decodeEvent, domainFilter, streamName } from "@isthmus/events";
 import type { Bus } from "./connect.js";
 import { deadLetter, deadLetterSubject } from "./dead-letter.js";
 import { type BusLogger, silentLogger } from "./logger.js";
@@ -98,7 +90,7 @@ export class DurableConsumer {
     private readonly spec: DurableSpec,
     private readonly handler: EventHandler,
     private readonly log: BusLogger,
-    started: (v: void) => void,
+    started: () => void,
   ) {
     this.dlqSubject = deadLetterSubject(spec.mesh, spec.domain, spec.durable);
     this.maxDeliver = spec.maxDeliver ?? DEFAULTS.maxDeliver;
@@ -108,7 +100,7 @@ export class DurableConsumer {
 
   static async start(bus: Bus, spec: DurableSpec, handler: EventHandler, log: BusLogger = silentLogger): Promise<DurableConsumer> {
     await ensureDurable(bus.jsm, spec);
-    let started!: (v: void) => void;
+    let started!: () => void;
     const ready = new Promise<void>((r) => {
       started = r;
     });
@@ -117,7 +109,7 @@ export class DurableConsumer {
     return c;
   }
 
-  private async run(started: (v: void) => void): Promise<void> {
+  private async run(started: () => void): Promise<void> {
     const stream = streamName(this.spec.mesh, this.spec.domain);
     while (!this.stopping) {
       try {

@@ -1,6 +1,6 @@
+import { type CloudEvent, encodeEvent } from "@isthmus/events";
 import type { JetStreamClient, JetStreamPublishOptions, PubAck } from "@nats-io/jetstream";
 import { headers, type MsgHdrs } from "@nats-io/transport-node";
-import { type CloudEvent, encodeEvent } from "@isthmus/events";
 import { injectTrace, withProducerSpan } from "./trace.js";
 
 export interface PublishOptions {

@@ -1,5 +1,5 @@
+import { type CloudEvent, decodeEvent, type EventDef, isTombstone } from "@isthmus/events";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
-import { type CloudEvent, type EventDef, decodeEvent, isTombstone } from "@isthmus/events";
 
 export type StateItem =
   | { kind: "state"; subject: string; seq: number; event: CloudEvent; def: EventDef | undefined }

@@ -1,13 +1,6 @@
-import {
-  DiscardPolicy,
-  type JetStreamManager,
-  JetStreamApiError,
-  RetentionPolicy,
-  type StreamConfig,
-  StorageType,
-} from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
 import { DOMAINS, type Domain, domainFilter, streamName } from "@isthmus/events";
+import { DiscardPolicy, JetStreamApiError, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
 
 /** What a stream should look like; provisioning makes the server match it. */
 export interface StreamSpec {
@@ -121,7 +114,12 @@ export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): 
     await jsm.streams.update(spec.name, toConfig(spec));
   } catch (err) {
     // The server has the last word (e.g. a replica count the cluster cannot hold).
-    throw new IncompatibleStreamChangeError(spec.name, changed.join(", "), changed.map((f) => live[f]), `${changed.map((f) => wanted[f])} (server: ${(err as Error).message})`);
+    throw new IncompatibleStreamChangeError(
+      spec.name,
+      changed.join(", "),
+      changed.map((f) => live[f]),
+      `${changed.map((f) => wanted[f])} (server: ${(err as Error).message})`,
+    );
   }
   return { stream: spec.name, action: "updated", changed };
 }

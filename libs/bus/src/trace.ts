@@ -1,5 +1,5 @@
-import { type Context, type Span, SpanKind, context, propagation, trace } from "@opentelemetry/api";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { type Context, context, propagation, type Span, SpanKind, trace } from "@opentelemetry/api";
 
 const tracer = () => trace.getTracer("@isthmus/bus");
 

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CloudEvent, buildEvent, configResourceV1, streamName } from "@isthmus/events";
-import { headers } from "@nats-io/transport-node";
-import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
-import { Bus, DLQ_HEADERS, DurableConsumer, PermanentError, Publisher, deadLetterSubject, meshStreamSpecs, provisionMeshStreams } from "../src/index.js";
+import { buildEvent, type CloudEvent, configResourceV1, streamName } from "@isthmus/events";
 import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Bus, DLQ_HEADERS, DurableConsumer, deadLetterSubject, meshStreamSpecs, PermanentError, Publisher, provisionMeshStreams } from "../src/index.js";
 
 let bus: Bus;
 const mesh = uniqueMeshId("durable");
@@ -18,7 +18,12 @@ afterAll(async () => {
 });
 
 function cfg(name: string) {
-  return buildEvent(configResourceV1, mesh, { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", namespace: "ns", name, labels: {}, spec: {} }, { source: "test" });
+  return buildEvent(
+    configResourceV1,
+    mesh,
+    { apiVersion: "networking.istio.io/v1", kind: "DestinationRule", namespace: "ns", name, labels: {}, spec: {} },
+    { source: "test" },
+  );
 }
 
 async function readDlq(subject: string, count: number): Promise<JsMsg[]> {
@@ -49,9 +54,13 @@ describe("durable consumer", () => {
     const pub = new Publisher(bus.js);
     const seen: string[] = [];
     const durable = "malformed";
-    const consumer = await DurableConsumer.start(bus, { mesh, domain: "config", durable, filter: `mesh.${mesh}.config.DestinationRule.>` }, async (ev: CloudEvent) => {
-      seen.push((ev.data as { name: string }).name);
-    });
+    const consumer = await DurableConsumer.start(
+      bus,
+      { mesh, domain: "config", durable, filter: `mesh.${mesh}.config.DestinationRule.>` },
+      async (ev: CloudEvent) => {
+        seen.push((ev.data as { name: string }).name);
+      },
+    );
     const a = cfg("a");
     await pub.publish(a.subject, a.event);
     const h = headers();
@@ -89,7 +98,12 @@ describe("durable consumer", () => {
       },
     );
     for (const n of ["fails-once", "always-fails", "rejected", "fine"]) {
-      const e = buildEvent(configResourceV1, mesh, { apiVersion: "networking.istio.io/v1", kind: "VirtualService", namespace: "ns", name: n, labels: {}, spec: {} }, { source: "t" });
+      const e = buildEvent(
+        configResourceV1,
+        mesh,
+        { apiVersion: "networking.istio.io/v1", kind: "VirtualService", namespace: "ns", name: n, labels: {}, spec: {} },
+        { source: "t" },
+      );
       await pub.publish(e.subject, e.event);
     }
     await until(() => applied.length === 2 && (attempts.get("always-fails") ?? 0) >= 3);

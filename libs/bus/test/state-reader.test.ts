@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEvent, buildTombstone, configResourceV1, eventFilter, streamName } from "@isthmus/events";
-import { Bus, Publisher, type StateItem, StateReader, meshStreamSpecs, provisionMeshStreams } from "../src/index.js";
 import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Bus, meshStreamSpecs, Publisher, provisionMeshStreams, type StateItem, StateReader } from "../src/index.js";
 
 let bus: Bus;
 const mesh = uniqueMeshId("state");

@@ -1,6 +1,6 @@
+import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Bus, IncompatibleStreamChangeError, meshStreamSpecs, provisionMeshStreams, provisionStream } from "../src/index.js";
-import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
 
 let bus: Bus;
 const mesh = uniqueMeshId("streams");

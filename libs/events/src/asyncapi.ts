@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cloudEventSchema } from "./envelope.js";
-import { type EventDef, TOMBSTONE_TYPE, eventDefs, tombstoneDataSchema } from "./registry.js";
+import { type EventDef, eventDefs, TOMBSTONE_TYPE, tombstoneDataSchema } from "./registry.js";
 
 type Json = Record<string, unknown>;
 
@@ -88,8 +88,7 @@ export function asyncApiDocument(): Json {
         "Events published by the Isthmus control plane on NATS JetStream. Every message is a CloudEvents 1.0 structured JSON envelope; the event type carries its version.",
     },
     defaultContentType: "application/cloudevents+json",
-    "x-isthmus-token-encoding":
-      "Subject tokens keep [A-Za-z0-9_-]; every other byte of the UTF-8 form is %XX (upper-case hex); the empty string is '%'.",
+    "x-isthmus-token-encoding": "Subject tokens keep [A-Za-z0-9_-]; every other byte of the UTF-8 form is %XX (upper-case hex); the empty string is '%'.",
     channels,
     operations,
     components: { messages },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type CloudEvent, type EnvelopeOptions, cloudEventSchema, decodeJson, envelope } from "./envelope.js";
+import { type CloudEvent, cloudEventSchema, decodeJson, type EnvelopeOptions, envelope } from "./envelope.js";
 import { type Domain, subjectFor } from "./subjects.js";
 
 /**
@@ -19,6 +19,9 @@ export interface EventDef<S extends z.ZodType = z.ZodType, K extends string = st
   readonly schema: S;
   readonly keyOf: (data: z.infer<S>) => Record<K, string>;
 }
+
+// biome-ignore lint/suspicious/noExplicitAny: any definition, whatever its schema and keys
+export type AnyEventDef = EventDef<any, any>;
 
 export type DataOf<D> = D extends EventDef<infer S> ? z.infer<S> : never;
 export type KeysOf<D> = D extends EventDef<z.ZodType, infer K> ? Record<K, string> : never;
@@ -49,7 +52,7 @@ export function eventDef(type: string): EventDef | undefined {
   return registry.get(type);
 }
 
-function pathTokens(def: EventDef, keys: Record<string, string>): string[] {
+function pathTokens(def: AnyEventDef, keys: Record<string, string>): string[] {
   return def.path.map((t) => {
     if (!t.startsWith(":")) return t;
     const v = keys[t.slice(1)];
@@ -59,12 +62,12 @@ function pathTokens(def: EventDef, keys: Record<string, string>): string[] {
 }
 
 /** The subject of one entity of this event type. */
-export function eventSubject<D extends EventDef>(def: D, mesh: string, keys: KeysOf<D>): string {
+export function eventSubject<D extends AnyEventDef>(def: D, mesh: string, keys: KeysOf<D>): string {
   return subjectFor(mesh, def.domain, ...pathTokens(def, keys as Record<string, string>));
 }
 
 /** The subject filter matching every entity of this event type in a mesh. */
-export function eventFilter(def: EventDef, mesh: string): string {
+export function eventFilter(def: AnyEventDef, mesh: string): string {
   const literal: string[] = [];
   for (const t of def.path) {
     if (t.startsWith(":")) break;
@@ -81,19 +84,14 @@ export interface BuiltEvent<T> {
 }
 
 /** Validate data against the type's schema and wrap it in an envelope addressed to its entity. */
-export function buildEvent<D extends EventDef>(
-  def: D,
-  mesh: string,
-  data: DataOf<D>,
-  opts: EnvelopeOptions,
-): BuiltEvent<DataOf<D>> {
+export function buildEvent<D extends AnyEventDef>(def: D, mesh: string, data: DataOf<D>, opts: EnvelopeOptions): BuiltEvent<DataOf<D>> {
   const parsed = def.schema.safeParse(data);
   if (!parsed.success) throw new Error(`invalid ${def.type}: ${z.prettifyError(parsed.error)}`);
   const subject = eventSubject(def, mesh, def.keyOf(parsed.data) as KeysOf<D>);
   return { subject, event: envelope(def.type, parsed.data as DataOf<D>, opts) };
 }
 
-export function buildTombstone<D extends EventDef>(
+export function buildTombstone<D extends AnyEventDef>(
   def: D,
   mesh: string,
   keys: KeysOf<D>,
@@ -108,9 +106,7 @@ export function isTombstone(ev: CloudEvent): ev is CloudEvent<TombstoneData> {
   return ev.type === TOMBSTONE_TYPE;
 }
 
-export type DecodeResult =
-  | { ok: true; event: CloudEvent; def: EventDef | undefined }
-  | { ok: false; reason: string };
+export type DecodeResult = { ok: true; event: CloudEvent; def: EventDef | undefined } | { ok: false; reason: string };
 
 /** Parse bytes into a validated event; never throws, says why on failure. */
 export function decodeEvent(bytes: Uint8Array): DecodeResult {

@@ -46,11 +46,31 @@ describe("event registry", () => {
       [new Uint8Array([0xff, 0xfe]), /not JSON/],
       [enc.encode(JSON.stringify({ hello: 1 })), /not a CloudEvents 1.0 envelope/],
       [
-        enc.encode(JSON.stringify({ specversion: "1.0", id: "1", source: "s", type: "io.isthmus.nope.v1", time: new Date().toISOString(), datacontenttype: "application/json", data: {} })),
+        enc.encode(
+          JSON.stringify({
+            specversion: "1.0",
+            id: "1",
+            source: "s",
+            type: "io.isthmus.nope.v1",
+            time: new Date().toISOString(),
+            datacontenttype: "application/json",
+            data: {},
+          }),
+        ),
         /unknown event type io.isthmus.nope.v1/,
       ],
       [
-        enc.encode(JSON.stringify({ specversion: "1.0", id: "1", source: "s", type: serviceStateV1.type, time: new Date().toISOString(), datacontenttype: "application/json", data: { cluster: 3 } })),
+        enc.encode(
+          JSON.stringify({
+            specversion: "1.0",
+            id: "1",
+            source: "s",
+            type: serviceStateV1.type,
+            time: new Date().toISOString(),
+            datacontenttype: "application/json",
+            data: { cluster: 3 },
+          }),
+        ),
         /data does not match io.isthmus.discovery.service_state.v1/,
       ],
     ];

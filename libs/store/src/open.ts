@@ -42,7 +42,6 @@ export interface Store {
   close(): Promise<void>;
 }
 
-
 async function openPostgres(o: StoreOptions & { url: string }): Promise<Store> {
   const client = postgres(o.url, {
     max: o.maxConnections ?? 10,
@@ -157,4 +156,3 @@ export async function openStore(o: StoreOptions): Promise<Store> {
   if (!/^[a-z_][a-z0-9_]*$/.test(o.schema)) throw new Error(`invalid schema name ${o.schema}`);
   return o.url ? openPostgres({ ...o, url: o.url }) : openPglite(o);
 }
-

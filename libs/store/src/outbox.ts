@@ -1,7 +1,7 @@
+import { type BusLogger, currentTraceHeaders, type Publisher, silentLogger } from "@isthmus/bus";
 import { type CloudEvent, encodeEvent } from "@isthmus/events";
-import { type BusLogger, type Publisher, currentTraceHeaders, silentLogger } from "@isthmus/bus";
 import { asc, inArray, isNull, lt, sql } from "drizzle-orm";
-import { type PgSchema, bigserial, getTableConfig, index, jsonb, text, timestamp } from "drizzle-orm/pg-core";
+import { bigserial, getTableConfig, index, jsonb, type PgSchema, text, timestamp } from "drizzle-orm/pg-core";
 import type { Executor } from "./database.js";
 import type { Store } from "./open.js";
 

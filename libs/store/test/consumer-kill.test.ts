@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Bus, meshStreamSpecs, Publisher, provisionMeshStreams } from "@isthmus/bus";
+import { createTestDatabase, type TestDatabase, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
 import { count, countDistinct } from "drizzle-orm";
-import { Bus, Publisher, meshStreamSpecs, provisionMeshStreams } from "@isthmus/bus";
-import { type TestDatabase, createTestDatabase, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
-import { type Store, openStore } from "../src/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openStore, type Store } from "../src/index.js";
 import { applications } from "./fixture/schema.js";
 import { migrationsFolder, positioned, until } from "./helpers.js";
 

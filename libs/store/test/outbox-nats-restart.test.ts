@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DeliverPolicy } from "@nats-io/jetstream";
-import { Bus, Publisher, meshStreamSpecs, provisionMeshStreams } from "@isthmus/bus";
+import { Bus, meshStreamSpecs, Publisher, provisionMeshStreams } from "@isthmus/bus";
 import { streamName } from "@isthmus/events";
-import { NatsServer, type TestDatabase, createTestDatabase, uniqueMeshId } from "@isthmus/testing";
-import { OutboxRelay, enqueue, openStore } from "../src/index.js";
+import { createTestDatabase, NatsServer, type TestDatabase, uniqueMeshId } from "@isthmus/testing";
+import { DeliverPolicy } from "@nats-io/jetstream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enqueue, OutboxRelay, openStore } from "../src/index.js";
 import { outbox } from "./fixture/schema.js";
 import { migrationsFolder, positioned, until } from "./helpers.js";
 

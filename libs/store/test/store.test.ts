@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { count, eq } from "drizzle-orm";
-import { Bus, Publisher, StateReader, meshStreamSpecs, provisionMeshStreams } from "@isthmus/bus";
+import { Bus, meshStreamSpecs, Publisher, provisionMeshStreams, StateReader } from "@isthmus/bus";
 import { streamName } from "@isthmus/events";
-import { type TestDatabase, createTestDatabase, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
-import { OutboxRelay, applyOnce, enqueue, openStore, query, sql } from "../src/index.js";
+import { createTestDatabase, type TestDatabase, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { count, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyOnce, enqueue, OutboxRelay, openStore, query, sql } from "../src/index.js";
 import { applications, inbox, outbox } from "./fixture/schema.js";
 import { migrationsFolder, positioned, until } from "./helpers.js";
 
@@ -43,7 +43,11 @@ describe("openStore", () => {
 describe("inbox", () => {
   it("applies an event once per consumer, and rolls back with the effect", async () => {
     const store = await openStore({ url: tdb.url, schema: "store_test", migrationsFolder });
-    const apply = (id: string) => (tx: Parameters<Parameters<typeof applyOnce>[4]>[0]) => tx.insert(applications).values({ eventId: id, aggregate: "a", position: 1 }).then(() => {});
+    const apply = (id: string) => (tx: Parameters<Parameters<typeof applyOnce>[4]>[0]) =>
+      tx
+        .insert(applications)
+        .values({ eventId: id, aggregate: "a", position: 1 })
+        .then(() => {});
     expect(await applyOnce(store.db, inbox, "c1", "ev-1", apply("ev-1"))).toBe(true);
     expect(await applyOnce(store.db, inbox, "c1", "ev-1", apply("ev-1"))).toBe(false);
     expect(await applyOnce(store.db, inbox, "c2", "ev-1", apply("ev-1"))).toBe(true);
@@ -65,12 +69,19 @@ describe("outbox", () => {
     const mesh = uniqueMeshId("outbox");
     const bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
     await provisionMeshStreams(bus.jsm, mesh);
-    for (const store of [await openStore({ schema: "store_test", migrationsFolder }), await openStore({ url: tdb.url, schema: "store_test", migrationsFolder })]) {
+    for (const store of [
+      await openStore({ schema: "store_test", migrationsFolder }),
+      await openStore({ url: tdb.url, schema: "store_test", migrationsFolder }),
+    ]) {
       const relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { idleMs: 50 });
       await relay.start();
       const agg = `agg-${store.kind}`;
       await store.db.transaction(async (tx) => {
-        await enqueue(tx, outbox, [0, 1, 2].map((p) => ({ ...positioned(mesh, agg, p) })));
+        await enqueue(
+          tx,
+          outbox,
+          [0, 1, 2].map((p) => ({ ...positioned(mesh, agg, p) })),
+        );
       });
       await expect(
         store.db.transaction(async (tx) => {

@@ -2,7 +2,7 @@ import { type Meter, metrics } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { NodeSDK } from "@opentelemetry/sdk-node";
 import { HealthServer, type HealthServerOptions } from "./health-server.js";
-import { type Logger, createLogger } from "./logger.js";
+import { createLogger, type Logger } from "./logger.js";
 
 export interface TelemetryOptions {
   serviceName: string;

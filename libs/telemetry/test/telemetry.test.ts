@@ -1,11 +1,11 @@
 import { Writable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { trace } from "@opentelemetry/api";
-import { pino } from "pino";
-import { Bus, DurableConsumer, Publisher, meshStreamSpecs, provisionMeshStreams } from "@isthmus/bus";
+import { Bus, DurableConsumer, meshStreamSpecs, Publisher, provisionMeshStreams } from "@isthmus/bus";
 import { buildEvent, configResourceV1 } from "@isthmus/events";
 import { NatsServer, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
-import { type Telemetry, startTelemetry } from "../src/index.js";
+import { trace } from "@opentelemetry/api";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTelemetry, type Telemetry } from "../src/index.js";
 
 let tel: Telemetry;
 beforeAll(async () => {
@@ -58,10 +58,15 @@ describe("telemetry", () => {
         cb();
       },
     });
-    const log = pino({ mixin: () => {
-      const s = trace.getActiveSpan()?.spanContext();
-      return s ? { trace_id: s.traceId } : {};
-    } }, sink);
+    const log = pino(
+      {
+        mixin: () => {
+          const s = trace.getActiveSpan()?.spanContext();
+          return s ? { trace_id: s.traceId } : {};
+        },
+      },
+      sink,
+    );
     const mesh = uniqueMeshId("trace");
     const bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
     await provisionMeshStreams(bus.jsm, mesh);

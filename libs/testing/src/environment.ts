@@ -38,7 +38,11 @@ export async function provideNats(): Promise<Provided> {
   }
   if (await dockerAvailable()) {
     const { GenericContainer, Wait } = await import("testcontainers");
-    const c = await new GenericContainer("nats:2.10").withCommand(["-js"]).withExposedPorts(4222).withWaitStrategy(Wait.forLogMessage(/Server is ready/)).start();
+    const c = await new GenericContainer("nats:2.10")
+      .withCommand(["-js"])
+      .withExposedPorts(4222)
+      .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
+      .start();
     return { url: `nats://${c.getHost()}:${c.getMappedPort(4222)}`, origin: "testcontainers nats:2.10", stop: async () => void (await c.stop()) };
   }
   throw new Error("no NATS: set NATS_URL, run nats-server with -js on 127.0.0.1:4222, install nats-server, or start Docker");
@@ -59,7 +63,11 @@ export async function providePostgres(): Promise<Provided> {
       .withExposedPorts(5432)
       .withWaitStrategy(Wait.forLogMessage(/ready to accept connections/, 2))
       .start();
-    return { url: `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`, origin: "testcontainers postgres:16", stop: async () => void (await c.stop()) };
+    return {
+      url: `postgres://postgres@${c.getHost()}:${c.getMappedPort(5432)}/postgres`,
+      origin: "testcontainers postgres:16",
+      stop: async () => void (await c.stop()),
+    };
   }
   throw new Error("no Postgres: set DATABASE_URL, run Postgres on 127.0.0.1:5432, or start Docker");
 }

@@ -1,0 +1,14 @@
+import { benchBus } from "./bus.js";
+
+// `npm run bench -- <name>`: each benchmark prints a table and writes bench/results/<name>.json.
+const benches: Record<string, () => Promise<void>> = { bus: benchBus };
+
+const name = process.argv[2];
+const run = name ? benches[name] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- <name>\n  names: ${Object.keys(benches).join(", ")}\n`);
+  process.exit(2);
+}
+process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
+await run();
+process.exit(0);
