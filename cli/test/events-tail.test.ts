@@ -1,24 +1,22 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Bus, meshStreamSpecs, Publisher, provisionMeshStreams } from "@isthmus/bus";
+import { type Bus, Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1 } from "@isthmus/events";
-import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatTable, type TailLine } from "../src/index.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const mesh = uniqueMeshId("tail");
+let fx: MeshFixture;
 let bus: Bus;
+let mesh: string;
 
 beforeAll(async () => {
-  bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
-  await provisionMeshStreams(bus.jsm, mesh);
+  fx = await meshFixture("tail");
+  ({ bus, mesh } = fx);
 });
-afterAll(async () => {
-  for (const s of meshStreamSpecs(mesh)) await bus.jsm.streams.delete(s.name).catch(() => {});
-  await bus.close();
-});
+afterAll(() => fx.dispose());
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], {

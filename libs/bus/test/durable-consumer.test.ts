@@ -1,21 +1,19 @@
 import { buildEvent, type CloudEvent, configResourceV1, streamName } from "@isthmus/events";
-import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { type MeshFixture, meshFixture, waitFor as until } from "@isthmus/testing";
 import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bus, DLQ_HEADERS, DurableConsumer, deadLetterSubject, meshStreamSpecs, PermanentError, Publisher, provisionMeshStreams } from "../src/index.js";
+import { type Bus, DLQ_HEADERS, DurableConsumer, deadLetterSubject, PermanentError, Publisher } from "../src/index.js";
 
+let fx: MeshFixture;
 let bus: Bus;
-const mesh = uniqueMeshId("durable");
+let mesh: string;
 
 beforeAll(async () => {
-  bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
-  await provisionMeshStreams(bus.jsm, mesh);
+  fx = await meshFixture("durable");
+  ({ bus, mesh } = fx);
 });
-afterAll(async () => {
-  for (const s of meshStreamSpecs(mesh)) await bus.jsm.streams.delete(s.name).catch(() => {});
-  await bus.close();
-});
+afterAll(() => fx.dispose());
 
 function cfg(name: string) {
   return buildEvent(
@@ -32,21 +30,6 @@ async function readDlq(subject: string, count: number): Promise<JsMsg[]> {
   const it = await c.fetch({ max_messages: count, expires: 5_000 });
   for await (const m of it) out.push(m);
   return out;
-}
-
-function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const t = setInterval(() => {
-      if (cond()) {
-        clearInterval(t);
-        resolve();
-      } else if (Date.now() > end) {
-        clearInterval(t);
-        reject(new Error("condition not met in time"));
-      }
-    }, 10);
-  });
 }
 
 describe("durable consumer", () => {

@@ -1,19 +1,17 @@
 import { buildEvent, buildTombstone, configResourceV1, eventFilter, streamName } from "@isthmus/events";
-import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { type MeshFixture, meshFixture } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Bus, meshStreamSpecs, Publisher, provisionMeshStreams, type StateItem, StateReader } from "../src/index.js";
+import { type Bus, Publisher, type StateItem, StateReader } from "../src/index.js";
 
+let fx: MeshFixture;
 let bus: Bus;
-const mesh = uniqueMeshId("state");
+let mesh: string;
 
 beforeAll(async () => {
-  bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
-  await provisionMeshStreams(bus.jsm, mesh);
+  fx = await meshFixture("state");
+  ({ bus, mesh } = fx);
 });
-afterAll(async () => {
-  for (const s of meshStreamSpecs(mesh)) await bus.jsm.streams.delete(s.name).catch(() => {});
-  await bus.close();
-});
+afterAll(() => fx.dispose());
 
 function vs(name: string, version: number) {
   return buildEvent(
