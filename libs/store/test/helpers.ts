@@ -13,18 +13,4 @@ export function positioned(mesh: string, agg: string, position: number) {
   );
 }
 
-export function until(cond: () => boolean | Promise<boolean>, ms = 30_000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = async () => {
-      try {
-        if (await cond()) return resolve();
-      } catch {
-        // not yet
-      }
-      if (Date.now() > end) return reject(new Error(`${what} not met in ${ms} ms`));
-      setTimeout(tick, 25);
-    };
-    void tick();
-  });
-}
+export { waitFor as until } from "@isthmus/testing";
