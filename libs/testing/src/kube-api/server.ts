@@ -77,21 +77,25 @@ export class KubeApiStandIn {
   private tokenReview(body: unknown, res: ServerResponse): void {
     const spec = (body as { spec?: { token?: string; audiences?: string[] } })?.spec ?? {};
     const reply = (st: Record<string, unknown>) => sendJson(res, 201, { apiVersion: "authentication.k8s.io/v1", kind: "TokenReview", spec, status: st });
-    const t = spec.token ? this.tokens.get(spec.token) : undefined;
-    if (!t) return reply({ authenticated: false, error: "[invalid bearer token, token lookup failed]" });
-    if (t.expiresAt.getTime() <= Date.now()) return reply({ authenticated: false, error: "[invalid bearer token, service account token has expired]" });
-    const wanted = spec.audiences?.length ? spec.audiences : t.audiences;
-    const audiences = t.audiences.filter((a) => wanted.includes(a));
-    if (!audiences.length) return reply({ authenticated: false, error: "[invalid bearer token, token audiences are invalid for the target audiences]" });
-    reply({
+    reply(this.review(spec.token, spec.audiences));
+  }
+
+  private review(token: string | undefined, audiences: string[] | undefined): Record<string, unknown> {
+    const t = token ? this.tokens.get(token) : undefined;
+    if (!t) return { authenticated: false, error: "[invalid bearer token, token lookup failed]" };
+    if (t.expiresAt.getTime() <= Date.now()) return { authenticated: false, error: "[invalid bearer token, service account token has expired]" };
+    const wanted = audiences?.length ? audiences : t.audiences;
+    const granted = t.audiences.filter((a) => wanted.includes(a));
+    if (!granted.length) return { authenticated: false, error: "[invalid bearer token, token audiences are invalid for the target audiences]" };
+    return {
       authenticated: true,
-      audiences,
+      audiences: granted,
       user: {
         username: `system:serviceaccount:${t.namespace}:${t.serviceAccount}`,
         uid: t.uid,
         groups: ["system:serviceaccounts", `system:serviceaccounts:${t.namespace}`, "system:authenticated"],
       },
-    });
+    };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
