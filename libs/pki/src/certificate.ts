@@ -110,6 +110,9 @@ export interface LeafRequest {
   notAfter: Date;
   /** RSA subject keys also get keyEncipherment. */
   rsa: boolean;
+  /** Serving certificates (the CA's own, gateways) also carry DNS names and IPs. */
+  dnsNames?: string[];
+  ips?: string[];
 }
 
 /**
@@ -147,7 +150,13 @@ export class LeafTemplate {
       seq(time(r.notBefore), time(r.notAfter)),
       this.emptySubject,
       r.spki,
-      explicit(3, seq(r.rsa ? this.constantExtsRsa : this.constantExts, sanExtension([r.uri], true))),
+      explicit(
+        3,
+        seq(
+          r.rsa ? this.constantExtsRsa : this.constantExts,
+          sanExtension(r.dnsNames || r.ips ? { uris: [r.uri], dnsNames: r.dnsNames ?? [], ips: r.ips ?? [] } : [r.uri], true),
+        ),
+      ),
     );
     return { der: await signCertificate(tbs, this.scheme, this.key), serialHex: serial.toString("hex") };
   }

@@ -5,9 +5,32 @@ export function extension(id: string, critical: boolean, value: Uint8Array): Buf
   return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
 }
 
-/** URIs as GeneralName [6] uniformResourceIdentifier. */
-export function sanExtension(uris: string[], critical: boolean): Buffer {
-  return extension(OID.subjectAltName, critical, seq(...uris.map((u) => implicit(6, Buffer.from(u, "ascii")))));
+export interface SubjectAltNames {
+  uris?: string[];
+  dnsNames?: string[];
+  ips?: string[];
+}
+
+function ipBytes(ip: string): Buffer {
+  if (ip.includes(":")) {
+    const [head = "", tail = ""] = ip.split("::");
+    const h = head ? head.split(":") : [];
+    const t = tail ? tail.split(":") : [];
+    const groups = ip.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
+    return Buffer.from(groups.flatMap((g) => [Number.parseInt(g, 16) >> 8, Number.parseInt(g, 16) & 0xff]));
+  }
+  return Buffer.from(ip.split(".").map(Number));
+}
+
+/** GeneralNames: URIs [6], DNS names [2], IP addresses [7]. */
+export function sanExtension(names: string[] | SubjectAltNames, critical: boolean): Buffer {
+  const n: SubjectAltNames = Array.isArray(names) ? { uris: names } : names;
+  const parts = [
+    ...(n.uris ?? []).map((u) => implicit(6, Buffer.from(u, "ascii"))),
+    ...(n.dnsNames ?? []).map((d) => implicit(2, Buffer.from(d, "ascii"))),
+    ...(n.ips ?? []).map((ip) => implicit(7, ipBytes(ip))),
+  ];
+  return extension(OID.subjectAltName, critical, seq(...parts));
 }
 
 export const KEY_USAGE = { digitalSignature: 0, keyEncipherment: 2, keyCertSign: 5, cRLSign: 6 } as const;
