@@ -18,7 +18,7 @@ afterAll(() => m.stop());
 const issuedCount = async () => (await m.ca.store.db.select({ n: count() }).from(certificates))[0]?.n ?? 0;
 const failure = (p: Promise<unknown>) =>
   p.then(
-    () => ({ code: -1, details: "succeeded" }) as GrpcFailure,
+    () => ({ code: grpc.status.OK, details: "succeeded" }) as GrpcFailure,
     (e: GrpcFailure) => e,
   );
 
