@@ -1,4 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
+import { KEY_ALGORITHMS } from "@isthmus/pki";
+import { agent } from "./commands/agent.js";
+import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caTrust } from "./commands/ca.js";
 import { eventsTail } from "./commands/events-tail.js";
 import { up } from "./commands/up.js";
 
@@ -29,6 +32,60 @@ export function buildProgram(): Command {
     .addOption(new Option("--from <from>", "where to start").choices(["new", "all", "last"]).default("new"))
     .option("--limit <n>", "exit after n events", positiveInt)
     .action((o: Parameters<typeof eventsTail>[0]) => eventsTail(o));
+
+  const keyAlg = () => new Option("--key-alg <alg>", "key algorithm").choices([...KEY_ALGORITHMS]).default("ec-p256");
+  const meshOpts = (c: Command) =>
+    c
+      .requiredOption("--mesh <id>", "mesh id")
+      .option("--database-url <url>", "the mesh CA's database (default: DATABASE_URL)")
+      .option("--trust-domain <td>", "SPIFFE trust domain", "cluster.local")
+      .option("--kek-file <file>", "the mesh CA's key-encryption key (default: CA_KEK / CA_KEK_FILE)");
+
+  const ca = program.command("ca").description("roots, intermediates and the trust bundle");
+  ca.command("init-root")
+    .description("create a root CA in a directory kept offline (key wrapped by the root KEK)")
+    .requiredOption("--dir <dir>", "where to write root-cert.pem and root-key.wrapped")
+    .addOption(keyAlg())
+    .option("--ttl-days <n>", "validity", positiveInt, 3650)
+    .option("--root-kek-file <file>", "root key-encryption key (default: ISTHMUS_ROOT_KEK / ISTHMUS_ROOT_KEK_FILE)")
+    .action((o) => caInitRoot(o));
+  meshOpts(ca.command("create-intermediate"))
+    .description("sign an intermediate for a mesh from the root and make it the mesh's issuer")
+    .requiredOption("--root-dir <dir>", "the root's directory")
+    .option("--root-kek-file <file>", "root key-encryption key")
+    .addOption(keyAlg())
+    .option("--ttl-days <n>", "validity", positiveInt, 365)
+    .action((o) => caCreateIntermediate(o));
+  meshOpts(ca.command("import-plugin"))
+    .description("import Istio plug-in CA files (ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem)")
+    .requiredOption("--dir <dir>", "directory with the plug-in files")
+    .action((o) => caImportPlugin(o));
+  const trust = ca.command("trust").description("the mesh's trust bundle (root rotation: add B, issue from B, remove A)");
+  meshOpts(trust.command("add"))
+    .requiredOption("--root <pem>", "root certificate file")
+    .action((o) => caTrust("add", o));
+  meshOpts(trust.command("remove"))
+    .requiredOption("--root <pem>", "root certificate file")
+    .action((o) => caTrust("remove", o));
+  meshOpts(ca.command("bootstrap-token"))
+    .description("a token for one workload outside Kubernetes (printed once, stored hashed)")
+    .requiredOption("--namespace <ns>", "namespace of the identity")
+    .requiredOption("--service-account <sa>", "service account of the identity")
+    .option("--ttl-hours <n>", "expiry", positiveInt, 24)
+    .action((o) => caBootstrapToken(o));
+
+  program
+    .command("agent")
+    .description("obtain a workload certificate and keep it renewed, in gRPC's file_watcher layout")
+    .requiredOption("--ca-address <host:port>", "the cert-authority gRPC address")
+    .requiredOption("--ca-roots <pem>", "roots that authenticate the CA")
+    .requiredOption("--out <dir>", "where to write key.pem, cert-chain.pem, root-cert.pem")
+    .option("--token <token>", "service-account or bootstrap token")
+    .option("--token-file <file>", "file holding the token (e.g. a projected service-account token)")
+    .option("--cluster-id <id>", "cluster that vouches for the token")
+    .addOption(keyAlg())
+    .option("--once", "obtain one certificate and exit")
+    .action((o) => agent(o));
 
   return program;
 }

@@ -7,3 +7,4 @@ export * from "./nats.js";
 export * from "./nats-server.js";
 export * from "./tcp.js";
 export * from "./wait.js";
+export * from "./postgres-server.js";

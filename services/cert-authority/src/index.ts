@@ -7,3 +7,4 @@ export * from "./config.js";
 export * from "./domain/errors.js";
 export * from "./domain/validity.js";
 export * from "./service.js";
+export * from "./client.js";

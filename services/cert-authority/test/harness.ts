@@ -3,10 +3,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as grpc from "@grpc/grpc-js";
 import { createCsr, generateKey, type KeyAlgorithm } from "@isthmus/pki";
 import { createTestDatabase, KubeApiStandIn, type TestDatabase, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
-import { createIntermediate, initRoot, LocalKeyProvider, loadCaProto, openCaStore, type RunningCa, startCertAuthority } from "../src/index.js";
+import { CaClient as BaseClient, createIntermediate, initRoot, LocalKeyProvider, openCaStore, type RunningCa, startCertAuthority } from "../src/index.js";
 
 export const kek = () => new LocalKeyProvider(randomBytes(32));
 
@@ -86,41 +85,11 @@ export function workload(alg: KeyAlgorithm = "ec-p256", uris?: string[]): Worklo
   return { key: k.privateKey, csrPem: `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64")}\n-----END CERTIFICATE REQUEST-----\n` };
 }
 
-export interface GrpcFailure {
-  code: grpc.status;
-  details: string;
-}
+export type { CaCallFailure as GrpcFailure } from "../src/index.js";
 
-/** A raw Istio CA client, the way an istio-agent calls CreateCertificate. */
-export class CaClient {
-  private readonly stub: grpc.Client & { CreateCertificate: (...args: unknown[]) => void };
-
-  constructor(address: string, rootsPem: string, clientCert?: { key: string; chain: string }) {
-    const Ctor = (loadCaProto() as unknown as { istio: { v1: { auth: { IstioCertificateService: grpc.ServiceClientConstructor } } } }).istio.v1.auth
-      .IstioCertificateService;
-    const creds = grpc.credentials.createSsl(
-      Buffer.from(rootsPem),
-      clientCert ? Buffer.from(clientCert.key) : null,
-      clientCert ? Buffer.from(clientCert.chain) : null,
-    );
-    this.stub = new Ctor(address, creds, { "grpc.max_send_message_length": 1024 * 1024 }) as unknown as typeof this.stub;
-  }
-
-  create(req: { csr: string; validity_duration?: number; token?: string; clusterId?: string }): Promise<string[]> {
-    const md = new grpc.Metadata();
-    if (req.token) md.set("authorization", `Bearer ${req.token}`);
-    if (req.clusterId) md.set("clusterid", req.clusterId);
-    return new Promise((resolve, reject) => {
-      this.stub.CreateCertificate(
-        { csr: req.csr, validity_duration: req.validity_duration ?? 0 },
-        md,
-        (err: grpc.ServiceError | null, res: { cert_chain: string[] }) =>
-          err ? reject({ code: err.code, details: err.details } satisfies GrpcFailure) : resolve(res.cert_chain),
-      );
-    });
-  }
-
-  close(): void {
-    this.stub.close();
+/** The harness speaks the Istio field name, as the wire does. */
+export class CaClient extends BaseClient {
+  override create(req: { csr: string; validity_duration?: number; token?: string; clusterId?: string }): Promise<string[]> {
+    return super.create({ csr: req.csr, validitySeconds: req.validity_duration ?? 0, token: req.token, clusterId: req.clusterId });
   }
 }

@@ -45,15 +45,7 @@ describe("CreateCertificate (Istio wire protocol)", () => {
     expect(await issuedCount()).toBe(before + 1);
     const serial = x509(leafPem!).serialNumber.toLowerCase();
     const bus = m.ca.bus!;
-    await waitFor(
-      async () => {
-        try {
-          await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.certificate.issued.${serial}` });
-          return true;
-        } catch {
-          return false;
-        }
-      },
+    await waitFor(async () => (await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.certificate.issued.${serial}` }).catch(() => null)) !== null,
       10_000,
       "CertificateIssued event",
     );
@@ -66,15 +58,7 @@ describe("CreateCertificate (Istio wire protocol)", () => {
 
   it("publishes the trust bundle on its last-value subject", async () => {
     const bus = m.ca.bus!;
-    await waitFor(
-      async () => {
-        try {
-          await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.trust-bundle.cluster%2Elocal` });
-          return true;
-        } catch {
-          return false;
-        }
-      },
+    await waitFor(async () => (await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.trust-bundle.cluster%2Elocal` }).catch(() => null)) !== null,
       10_000,
       "TrustBundleUpdated",
     );
