@@ -1,5 +1,5 @@
-import { Command, InvalidArgumentError, Option } from "commander";
 import { KEY_ALGORITHMS } from "@isthmus/pki";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent.js";
 import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caTrust } from "./commands/ca.js";
 import { eventsTail } from "./commands/events-tail.js";

@@ -48,7 +48,9 @@ export async function caInitRoot(o: { dir: string; keyAlg: KeyAlgorithm; ttlDays
   say(`root created in ${o.dir} (sha256 ${r.fingerprint}); keep the directory offline`);
 }
 
-export async function caCreateIntermediate(o: CommonCaOptions & { rootDir: string; rootKekFile?: string; keyAlg: KeyAlgorithm; ttlDays: number }): Promise<void> {
+export async function caCreateIntermediate(
+  o: CommonCaOptions & { rootDir: string; rootKekFile?: string; keyAlg: KeyAlgorithm; ttlDays: number },
+): Promise<void> {
   const r = await withStore(o.databaseUrl, (store) =>
     createIntermediate({
       mesh: o.mesh,
@@ -65,7 +67,9 @@ export async function caCreateIntermediate(o: CommonCaOptions & { rootDir: strin
 }
 
 export async function caImportPlugin(o: CommonCaOptions & { dir: string }): Promise<void> {
-  const r = await withStore(o.databaseUrl, (store) => importPluginCa({ dir: o.dir, mesh: o.mesh, trustDomain: o.trustDomain, store, meshKeys: meshKeys(o.kekFile) }));
+  const r = await withStore(o.databaseUrl, (store) =>
+    importPluginCa({ dir: o.dir, mesh: o.mesh, trustDomain: o.trustDomain, store, meshKeys: meshKeys(o.kekFile) }),
+  );
   say(`plug-in CA ${r.serial} installed as the issuer of mesh ${o.mesh}`);
 }
 
@@ -76,6 +80,8 @@ export async function caTrust(action: "add" | "remove", o: CommonCaOptions & { r
 }
 
 export async function caBootstrapToken(o: CommonCaOptions & { namespace: string; serviceAccount: string; ttlHours: number }): Promise<void> {
-  const token = await withStore(o.databaseUrl, (store) => createBootstrapToken(store, { namespace: o.namespace, serviceAccount: o.serviceAccount, ttlMs: o.ttlHours * 3_600_000 }));
+  const token = await withStore(o.databaseUrl, (store) =>
+    createBootstrapToken(store, { namespace: o.namespace, serviceAccount: o.serviceAccount, ttlMs: o.ttlHours * 3_600_000 }),
+  );
   say(token);
 }

@@ -5,6 +5,6 @@ export * from "./kube-api/server.js";
 export * from "./mesh-fixture.js";
 export * from "./nats.js";
 export * from "./nats-server.js";
+export * from "./postgres-server.js";
 export * from "./tcp.js";
 export * from "./wait.js";
-export * from "./postgres-server.js";

@@ -44,7 +44,8 @@ export class PostgresServer {
     const bin = binDir();
     if (!bin) throw new Error("PostgreSQL server binaries not found (set PG_BIN_DIR)");
     const dir = mkdtempSync(join(tmpdir(), "isthmus-pg-"));
-    if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), Number(execFileSync("id", ["-g", "postgres"]).toString().trim()));
+    if (process.getuid?.() === 0)
+      chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), Number(execFileSync("id", ["-g", "postgres"]).toString().trim()));
     const [cmd, args] = PostgresServer.asPostgres(join(bin, "initdb"), ["-D", join(dir, "data"), "-A", "trust", "-U", "postgres", "--no-sync"]);
     execFileSync(cmd, args, { stdio: "ignore" });
     const s = new PostgresServer(bin, dir, await freePort());

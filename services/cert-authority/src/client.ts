@@ -12,8 +12,13 @@ export class CaClient {
 
   /** `rootsPem` authenticates the CA; `clientCert` (key + chain PEM) proves an identity for renewal. */
   constructor(address: string, rootsPem: string, clientCert?: { key: string; chain: string }) {
-    const Ctor = (loadCaProto() as unknown as { istio: { v1: { auth: { IstioCertificateService: grpc.ServiceClientConstructor } } } }).istio.v1.auth.IstioCertificateService;
-    const creds = grpc.credentials.createSsl(Buffer.from(rootsPem), clientCert ? Buffer.from(clientCert.key) : null, clientCert ? Buffer.from(clientCert.chain) : null);
+    const Ctor = (loadCaProto() as unknown as { istio: { v1: { auth: { IstioCertificateService: grpc.ServiceClientConstructor } } } }).istio.v1.auth
+      .IstioCertificateService;
+    const creds = grpc.credentials.createSsl(
+      Buffer.from(rootsPem),
+      clientCert ? Buffer.from(clientCert.key) : null,
+      clientCert ? Buffer.from(clientCert.chain) : null,
+    );
     this.stub = new Ctor(address, creds, { "grpc.max_send_message_length": 1024 * 1024 }) as unknown as typeof this.stub;
   }
 
@@ -27,7 +32,8 @@ export class CaClient {
         { csr: req.csr, validity_duration: req.validitySeconds ?? 0 },
         md,
         { deadline: Date.now() + (req.deadlineMs ?? 10_000) },
-        (err: grpc.ServiceError | null, res: { cert_chain: string[] }) => (err ? reject({ code: err.code, details: err.details } satisfies CaCallFailure) : resolve(res.cert_chain)),
+        (err: grpc.ServiceError | null, res: { cert_chain: string[] }) =>
+          err ? reject({ code: err.code, details: err.details } satisfies CaCallFailure) : resolve(res.cert_chain),
       );
     });
   }

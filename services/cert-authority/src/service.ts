@@ -78,10 +78,25 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
     if (active && active.serial !== issuer.issuerSerial) {
       issuer.use(active);
       log.info({ serial: active.serial }, "issuing certificate loaded");
+      if (tls) {
+        const serving = await servingIdentity();
+        tls.setIdentity(serving.certificate, serving.privateKey);
+      }
     }
     issuerCerts = (await allIssuerCerts(store, c.mesh)).map((d) => x509(d));
     tls?.setRoots((await trustBundle(store.db)).join(""));
     version = v;
+  };
+  // The CA's own serving certificate, from the active issuer; its key is made here and never leaves.
+  const servingIdentity = async () => {
+    const k = generateKey("ec-p256");
+    const chain = await issuer.issueServing(spkiDer(k.publicKey), {
+      uri: `spiffe://${c.trustDomain}/ns/isthmus-system/sa/cert-authority`,
+      dnsNames: c.serverNames,
+      ips: ["127.0.0.1"],
+      ttlMs: 30 * 86_400_000,
+    });
+    return { certificate: chain.slice(0, -1).join(""), privateKey: k.privateKey.export({ type: "pkcs8", format: "pem" }) as string };
   };
   await reload();
   const unlisten = await store.listen(CA_CHANGED_CHANNEL, () => void reload().catch((err) => log.warn({ err }, "reload failed")));
@@ -99,17 +114,10 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
   });
 
   if (c.grpcTls) {
-    // The serving key is made here and never leaves this process.
-    const k = generateKey("ec-p256");
-    const chain = await issuer.issueServing(spkiDer(k.publicKey), {
-      uri: `spiffe://${c.trustDomain}/ns/isthmus-system/sa/cert-authority`,
-      dnsNames: c.serverNames,
-      ips: ["127.0.0.1"],
-      ttlMs: 30 * 86_400_000,
-    });
+    const serving = await servingIdentity();
     tls = new TlsMaterial(Buffer.from((await trustBundle(store.db)).join("")), {
-      certificate: Buffer.from(chain.join("")),
-      privateKey: Buffer.from(k.privateKey.export({ type: "pkcs8", format: "pem" }) as string),
+      certificate: Buffer.from(serving.certificate),
+      privateKey: Buffer.from(serving.privateKey),
     });
   }
   const grpcServer = await startGrpcServer({ issuer, auth, host: c.grpcHost, port: c.grpcPort, tls, log });

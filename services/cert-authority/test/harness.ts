@@ -93,3 +93,37 @@ export class CaClient extends BaseClient {
     return super.create({ csr: req.csr, validitySeconds: req.validity_duration ?? 0, token: req.token, clusterId: req.clusterId });
   }
 }
+
+export interface TlsIdentity {
+  key: string;
+  /** Leaf first, then intermediates. */
+  chain: string;
+  /** The roots this side trusts. */
+  roots: string;
+}
+
+/** A mutually authenticated TLS handshake between two workloads; "ok" or "refused". */
+export async function mtls(server: TlsIdentity, client: TlsIdentity): Promise<"ok" | "refused"> {
+  const { createServer, connect } = await import("node:tls");
+  const srv = createServer({ key: server.key, cert: server.chain, ca: server.roots, requestCert: true, rejectUnauthorized: true }, (s) => s.end("ok"));
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  try {
+    return await new Promise((resolve) => {
+      const s = connect({ host: "127.0.0.1", port, key: client.key, cert: client.chain, ca: client.roots, checkServerIdentity: () => undefined });
+      let data = "";
+      s.on("data", (d) => {
+        data += d;
+      });
+      s.on("end", () => resolve(data === "ok" ? "ok" : "refused"));
+      s.on("error", () => resolve("refused"));
+    });
+  } finally {
+    srv.close();
+  }
+}
+
+/** A workload's certificate as TLS material: issued chain (minus root) and its key. */
+export function tlsIdentity(w: Workload, chain: string[], roots: string[]): TlsIdentity {
+  return { key: w.key.export({ type: "pkcs8", format: "pem" }) as string, chain: chain.slice(0, -1).join(""), roots: roots.join("") };
+}

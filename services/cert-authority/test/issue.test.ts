@@ -45,7 +45,9 @@ describe("CreateCertificate (Istio wire protocol)", () => {
     expect(await issuedCount()).toBe(before + 1);
     const serial = x509(leafPem!).serialNumber.toLowerCase();
     const bus = m.ca.bus!;
-    await waitFor(async () => (await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.certificate.issued.${serial}` }).catch(() => null)) !== null,
+    await waitFor(
+      async () =>
+        (await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.certificate.issued.${serial}` }).catch(() => null)) !== null,
       10_000,
       "CertificateIssued event",
     );
@@ -58,7 +60,9 @@ describe("CreateCertificate (Istio wire protocol)", () => {
 
   it("publishes the trust bundle on its last-value subject", async () => {
     const bus = m.ca.bus!;
-    await waitFor(async () => (await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.trust-bundle.cluster%2Elocal` }).catch(() => null)) !== null,
+    await waitFor(
+      async () =>
+        (await bus.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: `mesh.${m.mesh}.ca.trust-bundle.cluster%2Elocal` }).catch(() => null)) !== null,
       10_000,
       "TrustBundleUpdated",
     );
