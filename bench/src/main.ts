@@ -1,7 +1,8 @@
 import { benchBus } from "./bus.js";
+import { benchCa } from "./ca.js";
 
 // `npm run bench -- <name>`: each benchmark prints a table and writes bench/results/<name>.json.
-const benches: Record<string, () => Promise<void>> = { bus: benchBus };
+const benches: Record<string, () => Promise<void>> = { bus: benchBus, ca: benchCa };
 
 const name = process.argv[2];
 const run = name ? benches[name] : undefined;

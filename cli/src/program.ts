@@ -1,7 +1,7 @@
 import { KEY_ALGORITHMS } from "@isthmus/pki";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent.js";
-import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caTrust } from "./commands/ca.js";
+import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
 import { eventsTail } from "./commands/events-tail.js";
 import { up } from "./commands/up.js";
 
@@ -73,6 +73,12 @@ export function buildProgram(): Command {
     .requiredOption("--service-account <sa>", "service account of the identity")
     .option("--ttl-hours <n>", "expiry", positiveInt, 24)
     .action((o) => caBootstrapToken(o));
+
+  meshOpts(ca.command("revoke"))
+    .description("revoke a certificate: recorded in the ledger, announced, refused for renewal")
+    .requiredOption("--serial <hex>", "serial number (hex)")
+    .option("--reason <text>", "why", "unspecified")
+    .action((o) => caRevoke(o));
 
   program
     .command("agent")

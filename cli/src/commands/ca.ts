@@ -6,6 +6,7 @@ import {
   initRoot,
   LocalKeyProvider,
   openCaStore,
+  revokeCertificate,
   trustAdd,
   trustRemove,
 } from "@isthmus/cert-authority";
@@ -84,4 +85,10 @@ export async function caBootstrapToken(o: CommonCaOptions & { namespace: string;
     createBootstrapToken(store, { namespace: o.namespace, serviceAccount: o.serviceAccount, ttlMs: o.ttlHours * 3_600_000 }),
   );
   say(token);
+}
+
+export async function caRevoke(o: CommonCaOptions & { serial: string; reason: string }): Promise<void> {
+  const done = await withStore(o.databaseUrl, (store) => revokeCertificate(store, o.mesh, o.serial, o.reason));
+  if (!done) throw new Error(`no unrevoked certificate with serial ${o.serial} in the ledger of mesh ${o.mesh}`);
+  say(`certificate ${o.serial} revoked`);
 }

@@ -228,6 +228,35 @@ describe("other ways to prove an identity", () => {
     mtls.close();
   });
 
+  it("refuses renewal with a revoked certificate and announces the revocation", async () => {
+    const { revokeCertificate } = await import("../src/index.js");
+    const w = workload();
+    const chain = await m.client.create({
+      csr: w.csrPem,
+      token: m.api.issueServiceAccountToken({ namespace: "revoke", serviceAccount: "me" }),
+      clusterId: "cluster-1",
+    });
+    const serial = x509(chain[0]!).serialNumber.toLowerCase();
+    const roots = (await m.ca.bundle()).join("");
+    const asWorkload = () =>
+      new CaClient(`localhost:${m.ca.grpcPort}`, roots, { key: w.key.export({ type: "pkcs8", format: "pem" }) as string, chain: chain.slice(0, 2).join("") });
+    const before = asWorkload();
+    expect(await before.create({ csr: workload().csrPem })).toHaveLength(3);
+    before.close();
+    expect(await revokeCertificate(m.ca.store, m.mesh, serial, "key compromise")).toBe(true);
+    expect(await revokeCertificate(m.ca.store, m.mesh, serial, "again")).toBe(false);
+    const after = asWorkload();
+    const f = await failure(after.create({ csr: workload().csrPem }));
+    after.close();
+    expect(f).toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/revoked/) });
+    const subject = `mesh.${m.mesh}.ca.certificate.revoked.${serial}`;
+    await waitFor(
+      async () => (await m.ca.bus!.jsm.streams.getMessage(`CA_${m.mesh}`, { last_by_subj: subject }).catch(() => null)) !== null,
+      10_000,
+      "CertificateRevoked",
+    );
+  });
+
   it("refuses a client certificate from another mesh's root", async () => {
     const other = await startMeshCa(await makeRoot(), { bus: false });
     try {

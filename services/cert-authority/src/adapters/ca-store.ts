@@ -1,11 +1,11 @@
 import { createHash, createPrivateKey, type KeyObject } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { buildEvent, contentId, intermediateRotatedV1, trustBundleUpdatedV1 } from "@isthmus/events";
+import { buildEvent, certificateRevokedV1, contentId, intermediateRotatedV1, trustBundleUpdatedV1 } from "@isthmus/events";
 import { certsFromPem, parseCertificate, toPem, x509 } from "@isthmus/pki";
 import { type Executor, enqueue, openStore, type Store } from "@isthmus/store";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { KeyProvider } from "./key-provider.js";
-import { caVersion, issuers, outbox, trustRoots } from "./schema.js";
+import { caVersion, certificates, issuers, outbox, trustRoots } from "./schema.js";
 
 export const CA_SCHEMA = "cert_authority";
 export const CA_CHANGED_CHANNEL = "isthmus_ca_changed";
@@ -167,5 +167,29 @@ export async function trustRemove(store: Store, mesh: string, trustDomain: strin
       .returning({ fp: trustRoots.fingerprint });
     if (r.length) await publishBundle(tx, mesh, trustDomain, await bumpVersion(tx));
     return r.length > 0;
+  });
+}
+
+/** Mark a certificate revoked in the ledger and announce it; renewals with it are refused from then on. */
+export async function revokeCertificate(store: Store, mesh: string, serial: string, reason: string): Promise<boolean> {
+  return store.db.transaction(async (tx) => {
+    const revokedAt = new Date();
+    const r = await tx
+      .update(certificates)
+      .set({ revokedAt, revokeReason: reason })
+      .where(and(eq(certificates.serial, serial.toLowerCase()), isNull(certificates.revokedAt)))
+      .returning({ serial: certificates.serial });
+    if (!r.length) return false;
+    await enqueue(
+      tx,
+      outbox,
+      buildEvent(
+        certificateRevokedV1,
+        mesh,
+        { serial: serial.toLowerCase(), reason, revokedAt: revokedAt.toISOString() },
+        { source: `cert-authority/${mesh}` },
+      ),
+    );
+    return true;
   });
 }
