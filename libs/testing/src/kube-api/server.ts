@@ -1,12 +1,20 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { handleResource, parseResourcePath, sendJson, status, type WatchSession } from "./api-handler.js";
+import { BUILTIN_RESOURCES, type ResourceType, resourceKey } from "./resources.js";
+import { type KubeObject, ObjectStore } from "./store.js";
+
+export { sendJson, status } from "./api-handler.js";
+export type { KubeObject } from "./store.js";
 
 /**
  * The Kubernetes API stand-in: an HTTP server speaking the parts of the Kubernetes API
  * that Isthmus uses, for tests through the real @kubernetes/client-node. It is the only
- * stand-in in the project. This slice serves TokenReview; list/watch of core kinds,
- * CRDs with status, Lease and fault injection extend the same router.
+ * stand-in in the project: list with resourceVersion, watch with ADDED / MODIFIED /
+ * DELETED / BOOKMARK and 410 Gone for expired versions, the status subresource, merge and
+ * JSON patches, finalizers, CRDs, Lease, TokenReview, and fault injection (dropped or
+ * broken watches, refused connections, delays, expired history).
  */
 
 export interface ServiceAccountToken {
@@ -26,15 +34,6 @@ interface Route {
   handler: Handler;
 }
 
-export function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(code, { "content-type": "application/json", "content-length": Buffer.byteLength(data) }).end(data);
-}
-
-export function status(code: number, reason: string, message: string): Record<string, unknown> {
-  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
-}
-
 export class KubeApiStandIn {
   private server: Server | undefined;
   private readonly routes: Route[] = [];
@@ -43,8 +42,16 @@ export class KubeApiStandIn {
   readonly adminToken = `admin-${randomBytes(12).toString("hex")}`;
   /** Requests seen, for tests that assert what the client did. */
   readonly requests: Array<{ method: string; path: string }> = [];
+  readonly store = new ObjectStore();
+  private readonly resources = new Map<string, ResourceType>();
+  private readonly watches = new Set<WatchSession>();
+  private readonly sockets = new Set<Socket>();
+  private port = 0;
+  /** Delay before every response (ms). */
+  delayMs = 0;
 
   constructor(readonly clusterId = "cluster-1") {
+    for (const r of BUILTIN_RESOURCES) this.resources.set(resourceKey(r), r);
     this.route("POST", "/apis/authentication.k8s.io/v1/tokenreviews", (_req, body, res) => this.tokenReview(body, res));
     this.route("GET", "/version", (_req, _body, res) => sendJson(res, 200, { major: "1", minor: "30", gitVersion: "v1.30.0-isthmus-standin" }));
   }
@@ -99,6 +106,7 @@ export class KubeApiStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const url = new URL(req.url ?? "/", "http://standin");
     this.requests.push({ method: req.method ?? "GET", path: url.pathname });
     if (req.headers.authorization !== `Bearer ${this.adminToken}`) return sendJson(res, 401, status(401, "Unauthorized", "Unauthorized"));
@@ -123,7 +131,94 @@ export class KubeApiStandIn {
       for (const [k, v] of url.searchParams) params[k] ??= v;
       return r.handler(req, body, res, params);
     }
+    const rp = parseResourcePath(url.pathname, (g, v, p) => this.resources.get(`${g}/${v}/${p}`));
+    if (rp) {
+      await handleResource(this.store, rp, req, body, url.searchParams, res, this.watches);
+      if (rp.resource.kind === "CustomResourceDefinition" && (req.method === "POST" || req.method === "PUT")) this.registerFromCrd(body as KubeObject);
+      return;
+    }
     sendJson(res, 404, status(404, "NotFound", `the server could not find the requested resource (${req.method} ${url.pathname})`));
+  }
+
+  /** Serve a custom resource type (as applying its CRD would). */
+  registerResource(r: ResourceType): void {
+    this.resources.set(resourceKey(r), r);
+  }
+
+  private registerFromCrd(crd: KubeObject): void {
+    const spec = crd?.spec as
+      | { group: string; names: { plural: string; kind: string }; scope: string; versions: Array<{ name: string; subresources?: { status?: unknown } }> }
+      | undefined;
+    if (!spec) return;
+    for (const v of spec.versions ?? []) {
+      this.registerResource({
+        group: spec.group,
+        version: v.name,
+        plural: spec.names.plural,
+        kind: spec.names.kind,
+        namespaced: spec.scope === "Namespaced",
+        statusSubresource: Boolean(v.subresources?.status),
+      });
+    }
+  }
+
+  private resourceFor(apiVersion: string, kind: string): ResourceType {
+    for (const r of this.resources.values()) if ((r.group ? `${r.group}/${r.version}` : r.version) === apiVersion && r.kind === kind) return r;
+    throw new Error(`the stand-in does not serve ${apiVersion} ${kind}`);
+  }
+
+  /** Create or replace an object directly, as another client of the cluster would. */
+  apply<T extends KubeObject>(obj: T): T {
+    return this.store.put(this.resourceFor(obj.apiVersion as string, obj.kind as string), obj) as T;
+  }
+
+  /** Delete an object directly. */
+  remove(apiVersion: string, kind: string, namespace: string | undefined, name: string): void {
+    this.store.delete(this.resourceFor(apiVersion, kind), namespace, name);
+  }
+
+  list(apiVersion: string, kind: string, namespace?: string): KubeObject[] {
+    return this.store.list(this.resourceFor(apiVersion, kind), namespace);
+  }
+
+  get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.store.get(this.resourceFor(apiVersion, kind), namespace, name);
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  /** End every open watch cleanly: clients re-watch from their last resourceVersion. */
+  dropWatches(): void {
+    for (const w of [...this.watches]) w.end();
+  }
+
+  /** Cut every open watch's connection: clients see an error. */
+  breakWatches(): void {
+    for (const w of [...this.watches]) {
+      w.res.socket?.destroy();
+      w.end();
+    }
+  }
+
+  /** Forget the event history: any watch resuming from before now gets 410 Gone. */
+  expireHistory(): void {
+    this.store.compact();
+  }
+
+  /** The API server goes away: listener closed, connections cut. Objects are kept. */
+  async goDown(): Promise<void> {
+    const s = this.server;
+    if (!s) return;
+    this.server = undefined;
+    for (const w of [...this.watches]) w.end();
+    for (const sock of this.sockets) sock.destroy();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+
+  /** Back on the same port, with the objects it had. */
+  async comeUp(): Promise<void> {
+    if (this.server) return;
+    await this.start(this.port);
   }
 
   async start(port = 0): Promise<string> {
@@ -132,14 +227,18 @@ export class KubeApiStandIn {
         if (!res.headersSent) sendJson(res, 500, status(500, "InternalError", String(err)));
       });
     });
+    this.server.on("connection", (sock: Socket) => {
+      this.sockets.add(sock);
+      sock.on("close", () => this.sockets.delete(sock));
+    });
     await new Promise<void>((r) => this.server?.listen(port, "127.0.0.1", r));
+    this.port = (this.server.address() as AddressInfo).port;
     return this.url;
   }
 
   get url(): string {
-    const a = this.server?.address() as AddressInfo | undefined;
-    if (!a) throw new Error("stand-in not started");
-    return `http://127.0.0.1:${a.port}`;
+    if (!this.port) throw new Error("stand-in not started");
+    return `http://127.0.0.1:${this.port}`;
   }
 
   /** A kubeconfig (YAML) pointing at this stand-in, as a user would write one. */
@@ -157,10 +256,6 @@ export class KubeApiStandIn {
   }
 
   async stop(): Promise<void> {
-    const s = this.server;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
-    this.server = undefined;
+    await this.goDown();
   }
 }
