@@ -200,7 +200,8 @@ function watch(store: ObjectStore, rp: ResourcePath, query: URLSearchParams, res
     const missed = store.since(r, rp.namespace, Number(rvParam));
     if (!missed) {
       write("ERROR", status(410, "Expired", `too old resource version: ${rvParam} (${store.oldestResumable})`));
-      return session.end();
+      session.end();
+      return;
     }
     for (const e of missed) if (matches(e)) write(e.type, e.object);
   }

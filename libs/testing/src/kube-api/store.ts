@@ -2,11 +2,13 @@ import type { ResourceType } from "./resources.js";
 import { apiVersionOf, resourceKey } from "./resources.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON
+type Loose = any;
+
 export type KubeObject = {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: any };
-  [k: string]: any;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: Loose };
+  [k: string]: Loose;
 };
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
