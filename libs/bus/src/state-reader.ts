@@ -2,7 +2,7 @@ import { type CloudEvent, decodeEvent, type EventDef, isTombstone } from "@isthm
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
 
 export type StateItem =
-  | { kind: "state"; subject: string; seq: number; event: CloudEvent; def: EventDef | undefined }
+  | { kind: "state"; subject: string; seq: number; event: CloudEvent; def: EventDef | undefined; msgId: string | undefined }
   | { kind: "deleted"; subject: string; seq: number; event: CloudEvent }
   | { kind: "invalid"; subject: string; seq: number; reason: string; msg: JsMsg }
   | { kind: "caught-up" };
@@ -60,5 +60,5 @@ function toItem(m: JsMsg): StateItem {
   const r = decodeEvent(m.data);
   if (!r.ok) return { kind: "invalid", subject: m.subject, seq: m.seq, reason: r.reason, msg: m };
   if (isTombstone(r.event)) return { kind: "deleted", subject: m.subject, seq: m.seq, event: r.event };
-  return { kind: "state", subject: m.subject, seq: m.seq, event: r.event, def: r.def };
+  return { kind: "state", subject: m.subject, seq: m.seq, event: r.event, def: r.def, msgId: m.headers?.get("Nats-Msg-Id") || undefined };
 }

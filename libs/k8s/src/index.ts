@@ -1,2 +1,3 @@
 export * from "./kubeconfig.js";
+export * from "./resilient-informer.js";
 export * from "./token-review.js";

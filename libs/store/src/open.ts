@@ -42,6 +42,55 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * Session advisory locks, all held on one reserved connection: a lock lives exactly as
+ * long as that session, so a crashed holder frees it and a dead connection loses them all.
+ */
+class SessionLocks {
+  private conn: postgres.ReservedSql | undefined;
+  private readonly held = new Set<string>();
+
+  constructor(private readonly client: postgres.Sql) {}
+
+  private async session(): Promise<postgres.ReservedSql> {
+    if (!this.conn) this.conn = await this.client.reserve();
+    return this.conn;
+  }
+
+  private drop(): void {
+    this.conn?.release();
+    this.conn = undefined;
+    this.held.clear();
+  }
+
+  async tryAcquire(name: string): Promise<boolean> {
+    try {
+      const c = await this.session();
+      if (this.held.has(name)) {
+        await c`select 1`;
+        return true;
+      }
+      const [row] = await c`select pg_try_advisory_lock(hashtextextended(${name}, 0)) as ok`;
+      if (row?.ok) this.held.add(name);
+      return Boolean(row?.ok);
+    } catch {
+      this.drop();
+      return false;
+    }
+  }
+
+  async release(name: string): Promise<void> {
+    if (!this.held.delete(name) || !this.conn) return;
+    await this.conn`select pg_advisory_unlock(hashtextextended(${name}, 0))`.catch(() => {});
+    if (!this.held.size) this.drop();
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const n of [...this.held]) await this.release(n);
+    this.drop();
+  }
+}
+
 async function openPostgres(o: StoreOptions & { url: string }): Promise<Store> {
   const client = postgres(o.url, {
     max: o.maxConnections ?? 10,
@@ -65,6 +114,7 @@ async function openPostgres(o: StoreOptions & { url: string }): Promise<Store> {
   } finally {
     await single.end({ timeout: 5 });
   }
+  const locks = new SessionLocks(client);
   return {
     db,
     kind: "postgres",
@@ -82,37 +132,13 @@ async function openPostgres(o: StoreOptions & { url: string }): Promise<Store> {
       return () => sub.unlisten();
     },
     leaderLock(name) {
-      let conn: postgres.ReservedSql | undefined;
-      const drop = () => {
-        conn?.release();
-        conn = undefined;
-      };
       return {
-        async tryAcquire() {
-          try {
-            if (conn) {
-              // Still ours as long as the session that took it is alive.
-              await conn`select 1`;
-              return true;
-            }
-            conn = await client.reserve();
-            const [row] = await conn`select pg_try_advisory_lock(hashtextextended(${name}, 0)) as ok`;
-            if (row?.ok) return true;
-            drop();
-            return false;
-          } catch {
-            drop();
-            return false;
-          }
-        },
-        async release() {
-          if (!conn) return;
-          await conn`select pg_advisory_unlock(hashtextextended(${name}, 0))`.catch(() => {});
-          drop();
-        },
+        tryAcquire: () => locks.tryAcquire(name),
+        release: () => locks.release(name),
       };
     },
     async close() {
+      await locks.releaseAll();
       await client.end({ timeout: 5 });
     },
   };

@@ -1,0 +1,203 @@
+import { type Bus, type BusLogger, type Publisher, StateReader } from "@isthmus/bus";
+import { buildEvent, buildTombstone, clusterStatusV1, contentId, domainFilter, eventSubject, serviceStateV1, streamName, transitionId } from "@isthmus/events";
+import { type Counter, metrics } from "@opentelemetry/api";
+import type { ClusterMeta } from "../domain/model.js";
+import type { Skipped } from "../domain/translate.js";
+import type { ClusterSource, ClusterState, SourceListener } from "./source.js";
+
+const meter = metrics.getMeter("discovery");
+const publishedCounter: Counter = meter.createCounter("isthmus_discovery_events_published_total", {
+  description: "service state events and tombstones published",
+});
+const skippedCounter: Counter = meter.createCounter("isthmus_discovery_objects_skipped_total", { description: "objects or parts skipped as invalid" });
+
+export interface ClusterPublisherOptions {
+  mesh: string;
+  cluster: ClusterMeta;
+  bus: Bus;
+  publisher: Publisher;
+  log: BusLogger;
+  /** Changes within this window go out as one event per service. */
+  coalesceMs?: number;
+  /** After this long disconnected, endpoints are republished marked stale (never emptied). 0 = never. */
+  staleAfterMs?: number;
+}
+
+/**
+ * Turns a cluster source into events: one full-state event per changed service,
+ * coalesced, nothing when the state is unchanged (content hash as message id), a
+ * tombstone when a service is gone, and the cluster's status.
+ */
+export class ClusterPublisher implements SourceListener {
+  private source: ClusterSource | undefined;
+  private readonly dirtySet = new Set<string>();
+  /** key -> the state now on the stream for this cluster: its message id and content hash */
+  private readonly published = new Map<string, { msgId: string; content: string }>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private staleTimer: NodeJS.Timeout | undefined;
+  private stale = false;
+  private firstFlush = true;
+  private stopped = false;
+  eventsPublished = 0;
+
+  constructor(private readonly o: ClusterPublisherOptions) {}
+
+  attach(source: ClusterSource): void {
+    this.source = source;
+  }
+
+  private subjectOf(key: string): string {
+    const [namespace = "", name = ""] = key.split("/");
+    return eventSubject(serviceStateV1, this.o.mesh, { cluster: this.o.cluster.id, namespace, name });
+  }
+
+  /** What this cluster has on the stream already, so a restart republishes only differences. */
+  async bootstrap(): Promise<void> {
+    const filter = domainFilter(this.o.mesh, "discovery", "service", this.o.cluster.id);
+    const reader = new StateReader(this.o.bus.js, { stream: streamName(this.o.mesh, "discovery"), filter });
+    for await (const item of reader) {
+      if (item.kind === "caught-up") break;
+      if (item.kind !== "state") continue;
+      const d = item.event.data as { namespace: string; name: string };
+      const content = contentId(serviceStateV1.type, item.subject, item.event.data);
+      this.published.set(`${d.namespace}/${d.name}`, { msgId: item.msgId ?? content, content });
+    }
+    await reader.close();
+  }
+
+  dirty(keys: Iterable<string>): void {
+    for (const k of keys) this.dirtySet.add(k);
+    if (!this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.o.coalesceMs ?? 10);
+  }
+
+  status(state: ClusterState, error?: string): void {
+    const c = this.o.cluster;
+    const data = {
+      cluster: c.id,
+      mode: c.mode,
+      network: c.network,
+      region: c.region,
+      zone: c.zone,
+      state,
+      since: new Date().toISOString(),
+      ...(error ? { lastError: error } : {}),
+    };
+    const ev = buildEvent(clusterStatusV1, this.o.mesh, data, { source: `discovery/${c.id}` });
+    this.o.publisher.publish(ev.subject, ev.event).catch((err) => this.o.log.warn({ err: String(err), cluster: c.id }, "cluster status not published"));
+    if (state === "Disconnected" && this.o.staleAfterMs && !this.staleTimer) {
+      this.staleTimer = setTimeout(() => {
+        this.stale = true;
+        this.dirty(this.published.keys());
+      }, this.o.staleAfterMs);
+    }
+    if (state === "Synced") {
+      clearTimeout(this.staleTimer);
+      this.staleTimer = undefined;
+      if (this.stale) {
+        this.stale = false;
+        this.dirty(this.published.keys());
+      }
+    }
+    this.o.log.info({ cluster: c.id, state, error }, "cluster status");
+  }
+
+  skipped(items: Skipped[]): void {
+    for (const s of items) {
+      skippedCounter.add(1, { cluster: this.o.cluster.id });
+      this.o.log.warn({ cluster: this.o.cluster.id, object: s.object, reason: s.reason }, "skipped invalid input");
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.timer = undefined;
+    if (this.flushing) {
+      await this.flushing;
+      if (this.dirtySet.size && !this.timer) return this.flush();
+      return;
+    }
+    const src = this.source;
+    if (!src?.synced || this.stopped) return;
+    if (this.firstFlush) {
+      // Services deleted while nobody watched: on the stream, no longer in the cluster.
+      this.firstFlush = false;
+      for (const k of this.published.keys()) this.dirtySet.add(k);
+    }
+    const keys = [...this.dirtySet];
+    this.dirtySet.clear();
+    this.flushing = this.publishKeys(src, keys);
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = undefined;
+    }
+    if (this.dirtySet.size && !this.timer && !this.stopped) this.timer = setTimeout(() => void this.flush(), this.o.coalesceMs ?? 10);
+  }
+
+  private async publishKeys(src: ClusterSource, keys: string[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const key = keys[next++] as string;
+        try {
+          await this.publishKey(src, key);
+        } catch (err) {
+          this.dirtySet.add(key); // try again next round
+          this.o.log.warn({ err: String(err), key }, "publish failed; will retry");
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(64, keys.length) }, worker));
+  }
+
+  private async publishKey(src: ClusterSource, key: string): Promise<void> {
+    const subject = this.subjectOf(key);
+    const state = src.state(key);
+    if (!state) {
+      if (!this.published.has(key)) return;
+      const [namespace = "", name = ""] = key.split("/");
+      const t = buildTombstone(
+        serviceStateV1,
+        this.o.mesh,
+        { cluster: this.o.cluster.id, namespace, name },
+        { source: `discovery/${this.o.cluster.id}`, reason: "service deleted" },
+      );
+      await this.o.publisher.publish(t.subject, t.event);
+      this.published.delete(key);
+    } else {
+      const data = { ...state, stale: this.stale };
+      const content = contentId(serviceStateV1.type, subject, data);
+      const prev = this.published.get(key);
+      if (prev?.content === content) return;
+      const msgId = transitionId(prev?.msgId, content);
+      const ev = buildEvent(serviceStateV1, this.o.mesh, data, { source: `discovery/${this.o.cluster.id}` });
+      await this.o.publisher.publish(ev.subject, ev.event, { msgId });
+      this.published.set(key, { msgId, content });
+    }
+    this.eventsPublished++;
+    publishedCounter.add(1, { cluster: this.o.cluster.id });
+  }
+
+  /** The cluster left the mesh: its services go with it. */
+  async retractAll(): Promise<void> {
+    for (const key of [...this.published.keys()]) {
+      const [namespace = "", name = ""] = key.split("/");
+      const t = buildTombstone(
+        serviceStateV1,
+        this.o.mesh,
+        { cluster: this.o.cluster.id, namespace, name },
+        { source: `discovery/${this.o.cluster.id}`, reason: "cluster removed" },
+      );
+      await this.o.publisher.publish(t.subject, t.event);
+      this.published.delete(key);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.staleTimer);
+    await this.flushing;
+  }
+}

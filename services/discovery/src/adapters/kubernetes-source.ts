@@ -1,0 +1,173 @@
+import { ResilientInformer } from "@isthmus/k8s";
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type KubernetesObject, type ListPromise } from "@kubernetes/client-node";
+import { type ClusterMeta, type EndpointSliceObject, type NodeObject, type PodObject, SERVICE_NAME_LABEL, type ServiceObject } from "../domain/model.js";
+import { type ServiceState, translateService } from "../domain/translate.js";
+import type { ClusterSource, SourceListener } from "./source.js";
+
+const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? ""}/${name ?? ""}`;
+
+/**
+ * A Kubernetes cluster through informers on Services, EndpointSlices, Pods, Nodes and
+ * Namespaces. Indexes map a pod or node change to the services it affects. Caches
+ * survive watch failures: a broken connection never empties a service.
+ */
+export class KubernetesSource implements ClusterSource {
+  private readonly services: ResilientInformer<KubernetesObject>;
+  private readonly slices: ResilientInformer<KubernetesObject>;
+  private readonly pods: ResilientInformer<KubernetesObject>;
+  private readonly nodes: ResilientInformer<KubernetesObject>;
+  private readonly namespaces: ResilientInformer<KubernetesObject>;
+  private readonly all: ResilientInformer<KubernetesObject>[];
+  /** service key -> slice name -> slice */
+  private readonly slicesByService = new Map<string, Map<string, EndpointSliceObject>>();
+  private readonly servicesByPod = new Map<string, Set<string>>();
+  private readonly servicesByNode = new Map<string, Set<string>>();
+  private started = false;
+  private down = new Set<string>();
+  private lastError: string | undefined;
+  synced = false;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly cluster: ClusterMeta,
+    private readonly out: SourceListener,
+  ) {
+    const core = kc.makeApiClient(CoreV1Api);
+    const disc = kc.makeApiClient(DiscoveryV1Api);
+    const make = (path: string, list: ListPromise<KubernetesObject>, upsert: (o: KubernetesObject) => void, remove: (o: KubernetesObject) => void) => {
+      const inf: ResilientInformer<KubernetesObject> = new ResilientInformer(kc, path, list, {
+        upsert,
+        remove,
+        up: () => this.informerUp(path),
+        down: (err) => this.informerDown(path, err),
+      });
+      return inf;
+    };
+    this.services = make(
+      "/api/v1/services",
+      () => core.listServiceForAllNamespaces() as never,
+      (o) => this.touch([keyOf(o.metadata?.namespace, o.metadata?.name)]),
+      (o) => this.touch([keyOf(o.metadata?.namespace, o.metadata?.name)]),
+    );
+    this.slices = make(
+      "/apis/discovery.k8s.io/v1/endpointslices",
+      () => disc.listEndpointSliceForAllNamespaces() as never,
+      (o) => this.sliceChanged(o as EndpointSliceObject, false),
+      (o) => this.sliceChanged(o as EndpointSliceObject, true),
+    );
+    this.pods = make(
+      "/api/v1/pods",
+      () => core.listPodForAllNamespaces() as never,
+      (o) => this.touch(this.servicesByPod.get(keyOf(o.metadata?.namespace, o.metadata?.name)) ?? []),
+      (o) => this.touch(this.servicesByPod.get(keyOf(o.metadata?.namespace, o.metadata?.name)) ?? []),
+    );
+    this.nodes = make(
+      "/api/v1/nodes",
+      () => core.listNode() as never,
+      (o) => this.touch(this.servicesByNode.get(o.metadata?.name ?? "") ?? []),
+      (o) => this.touch(this.servicesByNode.get(o.metadata?.name ?? "") ?? []),
+    );
+    // Namespaces carry the sidecar-injection label; kept for the config side, no state of their own here.
+    this.namespaces = make(
+      "/api/v1/namespaces",
+      () => core.listNamespace() as never,
+      () => {},
+      () => {},
+    );
+    this.all = [this.services, this.slices, this.pods, this.nodes, this.namespaces];
+  }
+
+  private touch(keys: Iterable<string>): void {
+    if (this.synced) this.out.dirty(keys);
+  }
+
+  private sliceChanged(s: EndpointSliceObject, deleted: boolean): void {
+    const ns = s.metadata.namespace;
+    const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (!svc) return;
+    const key = keyOf(ns, svc);
+    let bySlice = this.slicesByService.get(key);
+    if (deleted) bySlice?.delete(s.metadata.name ?? "");
+    else {
+      if (!bySlice) this.slicesByService.set(key, (bySlice = new Map()));
+      bySlice.set(s.metadata.name ?? "", s);
+      for (const ep of s.endpoints ?? []) {
+        if (ep.targetRef?.kind === "Pod" && ep.targetRef.name) {
+          const pk = keyOf(ep.targetRef.namespace ?? ns, ep.targetRef.name);
+          let set = this.servicesByPod.get(pk);
+          if (!set) this.servicesByPod.set(pk, (set = new Set()));
+          set.add(key);
+        }
+        if (ep.nodeName) {
+          let set = this.servicesByNode.get(ep.nodeName);
+          if (!set) this.servicesByNode.set(ep.nodeName, (set = new Set()));
+          set.add(key);
+        }
+      }
+    }
+    if (bySlice && bySlice.size === 0) this.slicesByService.delete(key);
+    this.touch([key]);
+  }
+
+  private informerUp(path: string): void {
+    this.down.delete(path);
+    if (!this.started) return;
+    if (this.down.size === 0) {
+      this.out.status("Synced");
+      // Recovered: whatever changed while we were away surfaces as upserts/removes already; re-check everything once.
+      if (this.synced) this.out.dirty(this.keys());
+    }
+  }
+
+  private informerDown(path: string, err: unknown): void {
+    const first = this.down.size === 0;
+    this.down.add(path);
+    this.lastError = `${path}: ${err instanceof Error ? err.message : String(err)}`;
+    if (first && this.started) this.out.status("Disconnected", this.lastError);
+  }
+
+  async start(): Promise<void> {
+    this.out.status("Connecting");
+    // Everything is read before anything is published: a service listed before its
+    // slices must not go out with no endpoints.
+    await Promise.all(this.all.map((i) => i.start()));
+    this.started = true;
+    if (this.down.size === 0) {
+      this.synced = true;
+      this.out.status("Synced");
+      this.out.dirty(this.keys());
+    } else {
+      this.out.status("Disconnected", this.lastError);
+      // Publish once every informer has listed.
+      const wait = setInterval(() => {
+        if (this.down.size === 0 && this.all.every((i) => i.isUp)) {
+          clearInterval(wait);
+          this.synced = true;
+          this.out.dirty(this.keys());
+        }
+      }, 100);
+      wait.unref();
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((i) => i.stop()));
+  }
+
+  keys(): string[] {
+    return this.services.list().map((s) => keyOf(s.metadata?.namespace, s.metadata?.name));
+  }
+
+  state(key: string): ServiceState | undefined {
+    const [ns, name] = key.split("/");
+    const svc = this.services.get(name ?? "", ns) as ServiceObject | undefined;
+    if (!svc) return undefined;
+    const slices = [...(this.slicesByService.get(key)?.values() ?? [])];
+    const r = translateService(this.cluster, svc, slices, {
+      pod: (pns, pname) => this.pods.get(pname, pns) as PodObject | undefined,
+      node: (n) => this.nodes.get(n) as NodeObject | undefined,
+    });
+    if (r.skipped.length) this.out.skipped(r.skipped);
+    return r.state;
+  }
+}

@@ -1,0 +1,90 @@
+import { isIP } from "node:net";
+import type { ClusterMeta } from "./model.js";
+import { type Protocol, selectProtocol } from "./protocol.js";
+import type { ServiceState, Skipped } from "./translate.js";
+
+export interface WorkloadSpec {
+  address?: string;
+  ports?: Record<string, number>;
+  labels?: Record<string, string>;
+  network?: string;
+  locality?: string;
+  serviceAccount?: string;
+}
+
+export interface ServiceEntryObject {
+  metadata: { name?: string; namespace?: string };
+  spec?: {
+    hosts?: string[];
+    ports?: Array<{ number?: number; name?: string; protocol?: string; targetPort?: number }>;
+    endpoints?: WorkloadSpec[];
+    workloadSelector?: { labels?: Record<string, string> };
+  };
+}
+
+export interface WorkloadEntryObject {
+  metadata: { name?: string; namespace?: string; labels?: Record<string, string> };
+  spec?: WorkloadSpec;
+}
+
+const PROTOCOLS = new Set(["HTTP", "HTTP2", "GRPC", "HTTPS", "TLS", "TCP", "UDP", "MONGO", "REDIS", "MYSQL"]);
+
+/**
+ * A ServiceEntry (Istio networking API) as service state: its first host, its ports,
+ * inline endpoints and the WorkloadEntries its workloadSelector picks.
+ */
+export function translateServiceEntry(
+  cluster: ClusterMeta,
+  se: ServiceEntryObject,
+  workloads: WorkloadEntryObject[],
+): { state?: ServiceState; skipped: Skipped[] } {
+  const ns = se.metadata.namespace ?? "default";
+  const name = se.metadata.name;
+  const where = `ServiceEntry ${ns}/${name ?? "?"}`;
+  const host = se.spec?.hosts?.[0];
+  if (!name || !host) return { skipped: [{ object: where, reason: "missing metadata.name or spec.hosts" }] };
+  const skipped: Skipped[] = [];
+  const ports: ServiceState["ports"] = [];
+  for (const p of se.spec?.ports ?? []) {
+    if (!p.number || p.number < 1 || p.number > 65535) {
+      skipped.push({ object: where, reason: `invalid port ${JSON.stringify(p.number)}` });
+      continue;
+    }
+    const declared = p.protocol?.toUpperCase();
+    const protocol = (declared && PROTOCOLS.has(declared) ? declared : selectProtocol({ name: p.name })) as Protocol;
+    ports.push({ name: p.name ?? "", port: p.number, protocol, ...(p.targetPort ? { targetPort: p.targetPort } : {}) });
+  }
+  const selector = se.spec?.workloadSelector?.labels;
+  const selected = selector
+    ? workloads.filter(
+        (w) => (w.metadata.namespace ?? "default") === ns && Object.entries(selector).every(([k, v]) => (w.metadata.labels ?? w.spec?.labels ?? {})[k] === v),
+      )
+    : [];
+  const endpoints: ServiceState["endpoints"] = [];
+  for (const w of [
+    ...(se.spec?.endpoints ?? []),
+    ...selected.map((x) => ({ ...x.spec, labels: { ...(x.metadata.labels ?? {}), ...(x.spec?.labels ?? {}) } })),
+  ]) {
+    if (!w.address || !isIP(w.address)) {
+      skipped.push({ object: where, reason: `invalid IP address ${JSON.stringify(w.address)}` });
+      continue;
+    }
+    const [region = "", zone = "", subzone = ""] = (w.locality ?? "").split("/");
+    const portMap: Record<string, number> = {};
+    for (const p of ports) portMap[p.name] = w.ports?.[p.name] ?? p.targetPort ?? p.port;
+    endpoints.push({
+      address: w.address,
+      ports: portMap,
+      ready: true,
+      serving: true,
+      terminating: false,
+      cluster: cluster.id,
+      network: w.network ?? cluster.network,
+      locality: { region: region || cluster.region, zone: zone || cluster.zone, subzone },
+      labels: w.labels ?? {},
+      ...(w.serviceAccount ? { serviceAccount: w.serviceAccount } : {}),
+    });
+  }
+  endpoints.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  return { state: { cluster: cluster.id, namespace: ns, name, hostname: host, ports, endpoints, stale: false }, skipped };
+}
