@@ -6,6 +6,12 @@ import type { ClusterSource, SourceListener } from "./source.js";
 
 const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? ""}/${name ?? ""}`;
 
+function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
+  const set = index.get(k);
+  if (set) set.add(value);
+  else index.set(k, new Set([value]));
+}
+
 /**
  * A Kubernetes cluster through informers on Services, EndpointSlices, Pods, Nodes and
  * Namespaces. Indexes map a pod or node change to the services it affects. Caches
@@ -89,20 +95,14 @@ export class KubernetesSource implements ClusterSource {
     let bySlice = this.slicesByService.get(key);
     if (deleted) bySlice?.delete(s.metadata.name ?? "");
     else {
-      if (!bySlice) this.slicesByService.set(key, (bySlice = new Map()));
+      if (!bySlice) {
+        bySlice = new Map();
+        this.slicesByService.set(key, bySlice);
+      }
       bySlice.set(s.metadata.name ?? "", s);
       for (const ep of s.endpoints ?? []) {
-        if (ep.targetRef?.kind === "Pod" && ep.targetRef.name) {
-          const pk = keyOf(ep.targetRef.namespace ?? ns, ep.targetRef.name);
-          let set = this.servicesByPod.get(pk);
-          if (!set) this.servicesByPod.set(pk, (set = new Set()));
-          set.add(key);
-        }
-        if (ep.nodeName) {
-          let set = this.servicesByNode.get(ep.nodeName);
-          if (!set) this.servicesByNode.set(ep.nodeName, (set = new Set()));
-          set.add(key);
-        }
+        if (ep.targetRef?.kind === "Pod" && ep.targetRef.name) addTo(this.servicesByPod, keyOf(ep.targetRef.namespace ?? ns, ep.targetRef.name), key);
+        if (ep.nodeName) addTo(this.servicesByNode, ep.nodeName, key);
       }
     }
     if (bySlice && bySlice.size === 0) this.slicesByService.delete(key);
