@@ -6,6 +6,13 @@ import type { ClusterSource, SourceListener } from "./source.js";
 
 const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? ""}/${name ?? ""}`;
 
+function dropFrom(index: Map<string, Set<string>>, k: string, value: string): void {
+  const set = index.get(k);
+  if (!set) return;
+  set.delete(value);
+  if (!set.size) index.delete(k);
+}
+
 function addTo(index: Map<string, Set<string>>, k: string, value: string): void {
   const set = index.get(k);
   if (set) set.add(value);
@@ -28,6 +35,7 @@ export class KubernetesSource implements ClusterSource {
   private readonly slicesByService = new Map<string, Map<string, EndpointSliceObject>>();
   private readonly servicesByPod = new Map<string, Set<string>>();
   private readonly servicesByNode = new Map<string, Set<string>>();
+  private readonly refsByService = new Map<string, { pods: Set<string>; nodes: Set<string> }>();
   private started = false;
   private down = new Set<string>();
   private lastError: string | undefined;
@@ -88,10 +96,9 @@ export class KubernetesSource implements ClusterSource {
   }
 
   private sliceChanged(s: EndpointSliceObject, deleted: boolean): void {
-    const ns = s.metadata.namespace;
     const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
     if (!svc) return;
-    const key = keyOf(ns, svc);
+    const key = keyOf(s.metadata.namespace, svc);
     let bySlice = this.slicesByService.get(key);
     if (deleted) bySlice?.delete(s.metadata.name ?? "");
     else {
@@ -100,13 +107,31 @@ export class KubernetesSource implements ClusterSource {
         this.slicesByService.set(key, bySlice);
       }
       bySlice.set(s.metadata.name ?? "", s);
-      for (const ep of s.endpoints ?? []) {
-        if (ep.targetRef?.kind === "Pod" && ep.targetRef.name) addTo(this.servicesByPod, keyOf(ep.targetRef.namespace ?? ns, ep.targetRef.name), key);
-        if (ep.nodeName) addTo(this.servicesByNode, ep.nodeName, key);
-      }
     }
     if (bySlice && bySlice.size === 0) this.slicesByService.delete(key);
+    this.reindex(key);
     this.touch([key]);
+  }
+
+  /** Which pods and nodes a service's endpoints are on, so their changes reach it; rebuilt per change so it never grows stale. */
+  private reindex(key: string): void {
+    const old = this.refsByService.get(key);
+    if (old) {
+      for (const p of old.pods) dropFrom(this.servicesByPod, p, key);
+      for (const n of old.nodes) dropFrom(this.servicesByNode, n, key);
+    }
+    const refs = { pods: new Set<string>(), nodes: new Set<string>() };
+    const ns = key.split("/")[0];
+    for (const slice of this.slicesByService.get(key)?.values() ?? []) {
+      for (const ep of slice.endpoints ?? []) {
+        if (ep.targetRef?.kind === "Pod" && ep.targetRef.name) refs.pods.add(keyOf(ep.targetRef.namespace ?? ns, ep.targetRef.name));
+        if (ep.nodeName) refs.nodes.add(ep.nodeName);
+      }
+    }
+    for (const p of refs.pods) addTo(this.servicesByPod, p, key);
+    for (const n of refs.nodes) addTo(this.servicesByNode, n, key);
+    if (refs.pods.size || refs.nodes.size) this.refsByService.set(key, refs);
+    else this.refsByService.delete(key);
   }
 
   private informerUp(path: string): void {
