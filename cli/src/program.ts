@@ -2,6 +2,7 @@ import { KEY_ALGORITHMS } from "@isthmus/pki";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent.js";
 import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
+import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
 import { eventsTail } from "./commands/events-tail.js";
 import { up } from "./commands/up.js";
 
@@ -79,6 +80,31 @@ export function buildProgram(): Command {
     .requiredOption("--serial <hex>", "serial number (hex)")
     .option("--reason <text>", "why", "unspecified")
     .action((o) => caRevoke(o));
+
+  const cluster = program.command("cluster").description("the discovery registry: which clusters the mesh reads");
+  cluster
+    .command("add")
+    .description("register a cluster (or update it); running discovery replicas pick it up at once")
+    .requiredOption("--id <id>", "cluster id")
+    .option("--kubeconfig <file>", "reach its API server with this kubeconfig")
+    .option("--in-cluster", "the cluster discovery runs in")
+    .option("--manifests <dir>", "a directory of YAML (Service, EndpointSlice, ServiceEntry, WorkloadEntry)")
+    .addOption(new Option("--mode <mode>", "role").choices(["managed", "discovery-only", "remote-control-plane"]).default("managed"))
+    .option("--network <name>", "network name (endpoints elsewhere go through its east-west gateway)", "")
+    .option("--region <region>", "default region of its endpoints", "")
+    .option("--zone <zone>", "default zone of its endpoints", "")
+    .option("--database-url <url>", "discovery's database (default: DATABASE_URL)")
+    .action((o) => clusterAdd(o));
+  cluster
+    .command("remove")
+    .requiredOption("--id <id>", "cluster id")
+    .option("--database-url <url>", "discovery's database (default: DATABASE_URL)")
+    .action((o) => clusterRemove(o));
+  cluster
+    .command("list")
+    .addOption(new Option("--format <format>", "output").choices(["table", "json"]).default("table"))
+    .option("--database-url <url>", "discovery's database (default: DATABASE_URL)")
+    .action((o) => clusterList(o));
 
   program
     .command("agent")
