@@ -4,6 +4,7 @@ import { agent } from "./commands/agent.js";
 import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
 import { eventsTail } from "./commands/events-tail.js";
+import { pvlStatus } from "./commands/pvl.js";
 import { up } from "./commands/up.js";
 
 function positiveInt(v: string): number {
@@ -105,6 +106,15 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "output").choices(["table", "json"]).default("table"))
     .option("--database-url <url>", "discovery's database (default: DATABASE_URL)")
     .action((o) => clusterList(o));
+
+  const pvl = program.command("pvl").description("PrivateLink (ASMPvlConfig)");
+  pvl
+    .command("status")
+    .description("status of the ASMPvlConfig, with diagnostics and their fixes")
+    .option("--kubeconfig <file>", "the ASM instance's kubeconfig (default: KUBECONFIG)")
+    .option("--name <name>", "resource name", "default")
+    .addOption(new Option("--format <format>", "output").choices(["text", "json"]).default("text"))
+    .action((o) => pvlStatus(o));
 
   program
     .command("agent")

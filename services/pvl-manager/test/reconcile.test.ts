@@ -39,7 +39,7 @@ describe("pvl-manager", () => {
     await h.apply(seedSpec());
     await h.until(async () => (await h.get())?.status?.status === "Available", 20_000, "Available");
     const obj = await h.get();
-    const st = obj?.status as Record<string, unknown>;
+    const st = obj?.status as unknown as Record<string, unknown>;
     // Exactly the seed's fields: no more, no fewer.
     expect(Object.keys(st).sort()).toEqual(["clusters", "pilot", "status"]);
     expect(st).toEqual({

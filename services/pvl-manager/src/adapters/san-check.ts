@@ -22,10 +22,11 @@ export function checkApiServerSan(address: string, domainName: string, timeoutMs
       resolve(r);
     };
     s.once("secureConnect", () => {
+      // Only DNS names can match a domain; IP and URI entries are beside the point.
       const sans = (s.getPeerCertificate().subjectaltname ?? "")
         .split(", ")
-        .filter(Boolean)
-        .map((x) => x.replace(/^DNS:/, ""));
+        .filter((x) => x.startsWith("DNS:"))
+        .map((x) => x.slice(4));
       const wanted = domainName.toLowerCase();
       const ok = sans.some(
         (n) =>
