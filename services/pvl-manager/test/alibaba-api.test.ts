@@ -2,6 +2,9 @@ import OpenApiUtil from "@alicloud/openapi-util";
 import { describe, expect, it } from "vitest";
 import { AlibabaCloudProvider } from "../src/adapters/alibaba-provider.js";
 import * as api from "../src/adapters/privatelink-api.js";
+
+// A CommonJS module: Node gives its exports object, Vite its default export; accept either.
+const sdk = ((OpenApiUtil as unknown as { default?: unknown }).default ?? OpenApiUtil) as { getRPCSignature(p: Record<string, string>, method: string, secret: string): string };
 import { clientToken } from "../src/index.js";
 
 describe("Alibaba Cloud PrivateLink OpenAPI (no network here: request building, signing, response parsing)", () => {
@@ -77,7 +80,7 @@ describe("Alibaba Cloud PrivateLink OpenAPI (no network here: request building, 
       "Tag.1.Value": "mesh 1/default*~",
     };
     const ours = api.rpcSignature(params, "POST", "testsecret");
-    expect(ours).toBe(OpenApiUtil.getRPCSignature(params, "POST", "testsecret"));
+    expect(ours).toBe(sdk.getRPCSignature(params, "POST", "testsecret"));
     expect(api.rpcSignature({ ...params, RegionId: "cn-beijing" }, "POST", "testsecret")).not.toBe(ours);
     expect(api.percentEncode("a b*~/")).toBe("a%20b%2A~%2F");
   });
