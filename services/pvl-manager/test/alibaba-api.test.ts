@@ -4,7 +4,10 @@ import { AlibabaCloudProvider } from "../src/adapters/alibaba-provider.js";
 import * as api from "../src/adapters/privatelink-api.js";
 
 // A CommonJS module: Node gives its exports object, Vite its default export; accept either.
-const sdk = ((OpenApiUtil as unknown as { default?: unknown }).default ?? OpenApiUtil) as { getRPCSignature(p: Record<string, string>, method: string, secret: string): string };
+const sdk = ((OpenApiUtil as unknown as { default?: unknown }).default ?? OpenApiUtil) as {
+  getRPCSignature(p: Record<string, string>, method: string, secret: string): string;
+};
+
 import { clientToken } from "../src/index.js";
 
 describe("Alibaba Cloud PrivateLink OpenAPI (no network here: request building, signing, response parsing)", () => {
