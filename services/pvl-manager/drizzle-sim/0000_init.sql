@@ -21,7 +21,6 @@ CREATE TABLE "pvl_sim"."resources" (
 	"domain_name" text,
 	"zones" jsonb NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"ready_at" timestamp with time zone NOT NULL,
 	"deleted_at" timestamp with time zone,
 	CONSTRAINT "resources_client_token_unique" UNIQUE("client_token")
 );

@@ -11,8 +11,8 @@ const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 let h: PvlHarness;
 beforeAll(async () => {
   h = new PvlHarness();
-  // Slow provisioning and a flaky API, so kills land in the middle of it.
-  await h.start(undefined, { provisionMs: 1_500 });
+  // Provisioning that outlasts every kill, and a flaky API, so kills land in the middle of it.
+  await h.start(undefined, { provisionMs: 120_000 });
 });
 afterAll(() => h.stop());
 
@@ -30,7 +30,15 @@ function startManager(kubeconfig: string): ChildProcess {
       NATS_URL: "",
       LOG_LEVEL: "error",
     },
-    stdio: "ignore",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+}
+
+/** Resolves once the process has started its controller (it prints "ready"). */
+function ready(p: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    p.stdout?.on("data", (b: Buffer) => b.toString().includes("ready") && resolve());
+    p.once("exit", (code) => reject(new Error(`pvl-manager exited early (${code})`)));
   });
 }
 
@@ -44,8 +52,9 @@ describe("pvl-manager killed at random points during provisioning", () => {
     for (let trial = 0; trial < 20; trial++) {
       await h.cloud.failNext("createEndpoint", "Throttled", trial % 3 === 0 ? 1 : 0);
       const p = startManager(kubeconfig);
-      // Process start takes ~1 s here; kill somewhere inside the reconcile that follows.
-      await new Promise((r) => setTimeout(r, 900 + Math.random() * 900));
+      await ready(p);
+      // Somewhere inside the reconcile that starts now: creates, status writes, polling.
+      await new Promise((r) => setTimeout(r, Math.random() * 300));
       p.kill("SIGKILL");
       await new Promise((r) => p.once("exit", r));
     }
@@ -56,6 +65,7 @@ describe("pvl-manager killed at random points during provisioning", () => {
     const ops = await store.db.select().from(operations);
     await store.close();
     expect(ops.filter((o) => o.action.startsWith("create")).length).toBeGreaterThan(0);
+    await h.cloud.configure({ provisionMs: 200 }); // let it finish now
     const p = startManager(kubeconfig);
     try {
       await h.until(async () => (await h.get())?.status?.status === "Available", 60_000, "Available after the kills");

@@ -29,7 +29,6 @@ export const simResources = simSchema.table(
     domainName: text("domain_name"),
     zones: jsonb("zones").$type<string[]>().notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-    readyAt: timestamp("ready_at", { withTimezone: true }).notNull(),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
   },
   (t) => [index("resources_owner_idx").on(t.owner).where(sql`${t.deletedAt} is null`)],

@@ -76,8 +76,10 @@ export class SimulatedCloud implements CloudProvider {
     return (await this.cloud()).topology;
   }
 
-  private view(r: typeof simResources.$inferSelect, services: Map<string, typeof simResources.$inferSelect>): CloudResource {
-    const ready = r.readyAt.getTime() <= Date.now();
+  /** Provisioning takes the cloud's current delay from creation (so a test can speed the cloud up). */
+  private view(r: typeof simResources.$inferSelect, services: Map<string, typeof simResources.$inferSelect>, provisionMs: number): CloudResource {
+    const isReady = (x: typeof simResources.$inferSelect) => x.createdAt.getTime() + provisionMs <= Date.now();
+    const ready = isReady(r);
     const out: CloudResource = {
       id: r.id,
       kind: r.kind,
@@ -89,7 +91,7 @@ export class SimulatedCloud implements CloudProvider {
     if (r.kind === "endpoint") {
       const svc = r.serviceId ? services.get(r.serviceId) : undefined;
       const shared = svc ? r.zones.some((z) => svc.zones.includes(z)) : false;
-      const svcReady = svc ? svc.readyAt.getTime() <= Date.now() : false;
+      const svcReady = svc ? isReady(svc) : false;
       out.connectionStatus = !ready || !svcReady ? "Connecting" : shared ? "Connected" : "Disconnected";
       if (r.domainName) out.domainName = r.domainName;
       if (r.serviceId) out.serviceId = r.serviceId;
@@ -110,10 +112,11 @@ export class SimulatedCloud implements CloudProvider {
           .where(and(eq(simResources.kind, "service"), isNull(simResources.deletedAt)))
       ).map((s) => [s.id, s]),
     );
-    return rows.map((r) => this.view(r, services));
+    const { provisionMs } = await this.cloud();
+    return rows.map((r) => this.view(r, services, provisionMs));
   }
 
-  private async create(kind: "service" | "endpoint", row: Omit<typeof simResources.$inferInsert, "readyAt" | "kind">): Promise<CloudResource> {
+  private async create(kind: "service" | "endpoint", row: Omit<typeof simResources.$inferInsert, "kind">): Promise<CloudResource> {
     const c = await this.cloud();
     if (!c.activated) throw new ProviderError("ServiceNotActivated", "PrivateLink is not activated in this region");
     // Idempotency first: a repeated client token returns what the first call made.
@@ -127,13 +130,13 @@ export class SimulatedCloud implements CloudProvider {
       if ((n?.n ?? 0) >= quota) throw new ProviderError("QuotaExceeded", `quota of ${quota} ${kind === "service" ? "endpoint services" : "endpoints"} reached`);
       await this.store.db
         .insert(simResources)
-        .values({ ...row, kind, readyAt: new Date(Date.now() + c.provisionMs) })
+        .values({ ...row, kind })
         .onConflictDoNothing({ target: simResources.clientToken });
     }
     const [r] = await this.store.db.select().from(simResources).where(eq(simResources.clientToken, row.clientToken));
     if (!r) throw new ProviderError("Internal", "resource vanished after create");
     const services = new Map((await this.store.db.select().from(simResources).where(eq(simResources.kind, "service"))).map((s) => [s.id, s]));
-    return this.view(r, services);
+    return this.view(r, services, c.provisionMs);
   }
 
   async createEndpointService(o: { owner: string; key: string; clientToken: string; loadBalancerId: string; zones: string[] }): Promise<CloudResource> {
