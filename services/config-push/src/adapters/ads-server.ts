@@ -1,0 +1,149 @@
+import * as grpc from "@grpc/grpc-js";
+import { type BusLogger, silentLogger } from "@isthmus/bus";
+import { adsServiceDefinition, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+
+interface DiscoveryRequest {
+  version_info: string;
+  node?: { id?: string };
+  resource_names: string[];
+  type_url: string;
+  response_nonce: string;
+  error_detail?: { code?: number; message?: string } | null;
+}
+
+/** Per proxy and type: what it asked for, what it was sent, what it acked or nacked. */
+export interface TypeState {
+  names: Set<string> | "*";
+  sent?: string;
+  nonce?: string;
+  acked?: string;
+  nacked?: string;
+  error?: string;
+}
+
+export interface ProxyConnection {
+  id: string;
+  connectedAt: Date;
+  types: Map<string, TypeState>;
+}
+
+const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
+const KNOWN = new Set<string>(Object.values(TYPE));
+
+/**
+ * State-of-the-world ADS. A response carries every subscribed resource of a type at the
+ * cache's version, with a nonce; a request echoing that nonce is an ACK, or a NACK when it
+ * has error_detail — a NACKed proxy is not sent that version again and stays on its last
+ * good one. Cache changes go only to proxies whose subscribed types changed.
+ */
+export class AdsServer {
+  readonly proxies = new Map<grpc.ServerDuplexStream<DiscoveryRequest, unknown>, ProxyConnection>();
+  private server: grpc.Server | undefined;
+  private nonce = 0;
+  private unsubscribe: (() => void) | undefined;
+  responses = 0;
+
+  constructor(
+    private readonly cache: SnapshotCache,
+    private readonly log: BusLogger = silentLogger,
+  ) {}
+
+  private send(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, p: ProxyConnection, type: TypeUrl, st: TypeState): void {
+    const version = this.cache.version(type);
+    const resources = this.cache.get(type, st.names === "*" ? undefined : st.names);
+    st.sent = version;
+    st.nonce = String(++this.nonce);
+    this.responses++;
+    stream.write({ version_info: version, resources: resources.map((r) => r.any), type_url: type, nonce: st.nonce });
+    this.log.debug({ proxy: p.id, type, version, count: resources.length }, "pushed");
+  }
+
+  private onRequest(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, req: DiscoveryRequest): void {
+    let p = this.proxies.get(stream);
+    if (!p) {
+      p = { id: req.node?.id ?? "unknown", connectedAt: new Date(), types: new Map() };
+      this.proxies.set(stream, p);
+    }
+    const type = req.type_url;
+    if (!KNOWN.has(type)) {
+      this.log.warn({ proxy: p.id, type }, "request for an unknown resource type ignored");
+      return;
+    }
+    let st = p.types.get(type);
+    if (!st) {
+      st = { names: "*" };
+      p.types.set(type, st);
+    }
+    if (req.response_nonce) {
+      if (req.response_nonce !== st.nonce) return; // stale: a newer response is on its way
+      if (req.error_detail?.message) {
+        st.nacked = st.sent;
+        st.error = req.error_detail.message;
+        this.log.warn({ proxy: p.id, type, version: st.sent, error: st.error }, "NACK: proxy keeps its last good config");
+      } else {
+        st.acked = req.version_info;
+        st.nacked = undefined;
+        st.error = undefined;
+      }
+    }
+    const names = req.resource_names.length === 0 && WILDCARD_TYPES.has(type) ? "*" : new Set(req.resource_names);
+    const changed =
+      names === "*" ? st.names !== "*" : st.names === "*" || names.size !== st.names.size || [...names].some((n) => !(st.names as Set<string>).has(n));
+    st.names = names;
+    const version = this.cache.version(type as TypeUrl);
+    if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st);
+  }
+
+  private push(types: TypeUrl[]): void {
+    for (const [stream, p] of this.proxies) {
+      for (const type of types) {
+        const st = p.types.get(type);
+        if (st && st.sent !== this.cache.version(type)) this.send(stream, p, type, st);
+      }
+    }
+  }
+
+  async listen(host: string, port: number, creds = grpc.ServerCredentials.createInsecure()): Promise<number> {
+    const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+    server.addService(adsServiceDefinition(), {
+      StreamAggregatedResources: (stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>) => {
+        stream.on("data", (req: DiscoveryRequest) => {
+          try {
+            this.onRequest(stream, req);
+          } catch (err) {
+            this.log.warn({ err: String(err) }, "bad discovery request");
+          }
+        });
+        const gone = () => this.proxies.delete(stream);
+        stream.on("end", () => {
+          gone();
+          stream.end();
+        });
+        stream.on("error", gone);
+        stream.on("cancelled", gone);
+      },
+      DeltaAggregatedResources: (stream: grpc.ServerDuplexStream<unknown, unknown>) => {
+        stream.emit("error", { code: grpc.status.UNIMPLEMENTED, details: "delta xDS is not implemented yet" });
+      },
+    });
+    this.unsubscribe = this.cache.onChange((types) => this.push(types));
+    this.server = server;
+    return new Promise((resolve, reject) => server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    const s = this.server;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        s.forceShutdown();
+        resolve();
+      }, 2_000);
+      s.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+}

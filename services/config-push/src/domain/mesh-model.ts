@@ -1,0 +1,52 @@
+import type { DataOf, serviceStateV1 } from "@isthmus/events";
+
+export type ServiceState = DataOf<typeof serviceStateV1>;
+type Endpoint = ServiceState["endpoints"][number];
+
+export interface HostPort {
+  host: string;
+  port: number;
+  portName: string;
+  protocol: string;
+  /** Every endpoint of the host in every cluster, with the port it listens on for this service port. */
+  endpoints: Array<Endpoint & { targetPort: number }>;
+}
+
+/**
+ * The mesh as config-push sees it: service states by (cluster, namespace, name), merged per
+ * hostname across clusters (seed 002: helloworld in cluster-1 and cluster-2 is one service).
+ */
+export class MeshModel {
+  private readonly services = new Map<string, ServiceState>();
+
+  upsert(key: string, s: ServiceState): void {
+    this.services.set(key, s);
+  }
+
+  remove(key: string): void {
+    this.services.delete(key);
+  }
+
+  hostPorts(): HostPort[] {
+    const byHost = new Map<string, Map<number, HostPort>>();
+    for (const s of this.services.values()) {
+      let ports = byHost.get(s.hostname);
+      if (!ports) {
+        ports = new Map();
+        byHost.set(s.hostname, ports);
+      }
+      for (const p of s.ports) {
+        let hp = ports.get(p.port);
+        if (!hp) {
+          hp = { host: s.hostname, port: p.port, portName: p.name, protocol: p.protocol, endpoints: [] };
+          ports.set(p.port, hp);
+        }
+        for (const e of s.endpoints) {
+          const targetPort = e.ports[p.name] ?? p.targetPort ?? p.port;
+          hp.endpoints.push({ ...e, targetPort });
+        }
+      }
+    }
+    return [...byHost.values()].flatMap((m) => [...m.values()]).sort((a, b) => (a.host === b.host ? a.port - b.port : a.host < b.host ? -1 : 1));
+  }
+}

@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto";
+import {
+  clusterLoadAssignment,
+  edsCluster,
+  type LocalityEndpoints,
+  outboundCluster,
+  proxylessListener,
+  type ResourceInput,
+  routeConfiguration,
+  TYPE,
+  type TypeUrl,
+} from "@isthmus/xds";
+import type { HostPort } from "./mesh-model.js";
+
+const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("base64url").slice(0, 16);
+
+/**
+ * xDS resources for proxyless gRPC clients (and the outbound side of sidecars): per
+ * host:port a listener `<host>:<port>` with routes to `outbound|<port>||<host>`, an EDS
+ * cluster, and its endpoints grouped by locality. Only serving endpoints are sent.
+ */
+export function translate(hostPorts: HostPort[]): Map<TypeUrl, Map<string, ResourceInput>> {
+  const out = new Map<TypeUrl, Map<string, ResourceInput>>([
+    [TYPE.listener, new Map()],
+    [TYPE.route, new Map()],
+    [TYPE.cluster, new Map()],
+    [TYPE.endpoint, new Map()],
+  ]);
+  for (const hp of hostPorts) {
+    const name = `${hp.host}:${hp.port}`;
+    const cluster = outboundCluster(hp.port, hp.host);
+    out.get(TYPE.listener)?.set(name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) });
+    const domains = [name, hp.host];
+    out.get(TYPE.route)?.set(name, { hash: hash(["r", name, domains, cluster]), build: () => routeConfiguration(name, domains, cluster) });
+    out.get(TYPE.cluster)?.set(cluster, { hash: hash(["c", cluster]), build: () => edsCluster(cluster) });
+    const byLocality = new Map<string, LocalityEndpoints>();
+    for (const e of hp.endpoints) {
+      if (!e.serving) continue;
+      const k = `${e.locality.region}/${e.locality.zone}/${e.locality.subzone}`;
+      let l = byLocality.get(k);
+      if (!l) {
+        l = { locality: e.locality, endpoints: [] };
+        byLocality.set(k, l);
+      }
+      l.endpoints.push({ address: e.address, port: e.targetPort, healthy: e.ready });
+    }
+    const localities = [...byLocality.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([, l]) => ({ ...l, endpoints: l.endpoints.sort((a, b) => (a.address < b.address ? -1 : 1)) }));
+    out.get(TYPE.endpoint)?.set(cluster, { hash: hash(["e", cluster, localities]), build: () => clusterLoadAssignment(cluster, localities) });
+  }
+  return out;
+}

@@ -1,0 +1,4 @@
+export * from "./adapters/ads-server.js";
+export * from "./domain/mesh-model.js";
+export * from "./domain/translate.js";
+export * from "./service.js";
