@@ -41,7 +41,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     timer = undefined;
     firstChangeAt = 0;
     const changed: TypeUrl[] = [];
-    for (const [type, inputs] of translate(model.hostPorts())) if (cache.setType(type, inputs)) changed.push(type);
+    for (const [type, inputs] of translate(model)) if (cache.setType(type, inputs)) changed.push(type);
     cache.publish(changed);
   };
   const changed = () => {
@@ -53,16 +53,22 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   };
 
   const reader = new StateReader(bus.js, { stream: streamName(c.mesh, "discovery"), filter: domainFilter(c.mesh, "discovery", "service") });
-  let caughtUp!: () => void;
+  // Ready (and the first snapshot built) once both streams have been read to their end.
+  let pending = 2;
+  let resolveReady!: () => void;
   const ready = new Promise<void>((r) => {
-    caughtUp = r;
+    resolveReady = r;
   });
+  const caughtUp = () => {
+    if (--pending === 0) {
+      rebuild();
+      resolveReady();
+    }
+  };
   const reading = (async () => {
     for await (const item of reader) {
-      if (item.kind === "caught-up") {
-        rebuild();
-        caughtUp();
-      } else if (item.kind === "state") {
+      if (item.kind === "caught-up") caughtUp();
+      else if (item.kind === "state") {
         model.upsert(item.subject, item.event.data as ServiceState);
         changed();
       } else if (item.kind === "deleted") {
@@ -72,6 +78,22 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     }
   })().catch((err) => log.error({ err: String(err) }, "discovery reader stopped"));
 
+  // Mesh configuration (VirtualService, DestinationRule, ...) from the CONFIG stream.
+  const configReader = new StateReader(bus.js, { stream: streamName(c.mesh, "config"), filter: domainFilter(c.mesh, "config") });
+  const configReading = (async () => {
+    for await (const item of configReader) {
+      if (item.kind === "caught-up") caughtUp();
+      else if (item.kind === "state") {
+        const d = item.event.data as { kind: string; namespace: string; name: string; spec: Record<string, unknown> };
+        model.upsertConfig(item.subject, { kind: d.kind, namespace: d.namespace, name: d.name, spec: d.spec });
+        changed();
+      } else if (item.kind === "deleted") {
+        model.removeConfig(item.subject);
+        changed();
+      } else if (item.kind === "invalid") log.warn({ subject: item.subject, reason: item.reason }, "invalid config event ignored");
+    }
+  })().catch((err) => log.error({ err: String(err) }, "config reader stopped"));
+
   return {
     port,
     cache,
@@ -80,7 +102,9 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     async stop() {
       clearTimeout(timer);
       await reader.close();
+      await configReader.close();
       await reading;
+      await configReading;
       await ads.stop();
       await bus.close();
     },

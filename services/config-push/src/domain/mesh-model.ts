@@ -1,4 +1,5 @@
 import type { DataOf, serviceStateV1 } from "@isthmus/events";
+import { type ConfigResource, fqdn } from "./traffic.js";
 
 export type ServiceState = DataOf<typeof serviceStateV1>;
 type Endpoint = ServiceState["endpoints"][number];
@@ -18,6 +19,25 @@ export interface HostPort {
  */
 export class MeshModel {
   private readonly services = new Map<string, ServiceState>();
+  private readonly configs = new Map<string, ConfigResource>();
+
+  upsertConfig(key: string, c: ConfigResource): void {
+    this.configs.set(key, c);
+  }
+
+  removeConfig(key: string): void {
+    this.configs.delete(key);
+  }
+
+  /** The VirtualService and DestinationRule that apply to a host (first by name when several do). */
+  configFor(host: string): { vs?: ConfigResource; dr?: ConfigResource } {
+    const out: { vs?: ConfigResource; dr?: ConfigResource } = {};
+    for (const c of [...this.configs.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (c.kind === "VirtualService" && !out.vs && ((c.spec.hosts as string[] | undefined) ?? []).some((h) => fqdn(h, c.namespace) === host)) out.vs = c;
+      if (c.kind === "DestinationRule" && !out.dr && typeof c.spec.host === "string" && fqdn(c.spec.host, c.namespace) === host) out.dr = c;
+    }
+    return out;
+  }
 
   upsert(key: string, s: ServiceState): void {
     this.services.set(key, s);

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { destinationPolicy, durationMs, fqdn, routesFor } from "../src/index.js";
+
+const H = "reviews.default.svc.cluster.local";
+const vs = (http: unknown[]) => ({ kind: "VirtualService", namespace: "default", name: "r", spec: { hosts: ["reviews"], http } });
+
+describe("VirtualService -> routes", () => {
+  it.each([
+    [
+      "no VirtualService: everything to the default cluster",
+      undefined,
+      [{ match: { prefix: "" }, action: { clusters: [{ name: `outbound|9080||${H}`, weight: 100 }] } }],
+    ],
+    [
+      "weighted subsets",
+      vs([
+        {
+          route: [
+            { destination: { host: "reviews", subset: "v1" }, weight: 90 },
+            { destination: { host: "reviews", subset: "v2" }, weight: 10 },
+          ],
+        },
+      ]),
+      [
+        {
+          match: { prefix: "" },
+          action: {
+            clusters: [
+              { name: `outbound|9080|v1|${H}`, weight: 90 },
+              { name: `outbound|9080|v2|${H}`, weight: 10 },
+            ],
+          },
+        },
+      ],
+    ],
+    [
+      "path and header matches, one route per match, first wins",
+      vs([
+        {
+          match: [{ uri: { exact: "/x.Svc/Get" } }, { headers: { "end-user": { exact: "jason" } } }],
+          route: [{ destination: { host: "reviews", subset: "v2" } }],
+        },
+      ]),
+      [
+        { match: { path: "/x.Svc/Get" }, action: { clusters: [{ name: `outbound|9080|v2|${H}`, weight: 100 }] } },
+        { match: { prefix: "", headers: [{ name: "end-user", exact: "jason" }] }, action: { clusters: [{ name: `outbound|9080|v2|${H}`, weight: 100 }] } },
+      ],
+    ],
+    [
+      "retries, timeout, fault abort with a gRPC status and delay",
+      vs([
+        {
+          route: [{ destination: { host: "reviews" } }],
+          retries: { attempts: 3, retryOn: "unavailable", perTryTimeout: "500ms" },
+          timeout: "2s",
+          fault: { abort: { percentage: { value: 50 }, grpcStatus: "UNAVAILABLE" }, delay: { percentage: { value: 10 }, fixedDelay: "1.5s" } },
+        },
+      ]),
+      [
+        {
+          match: { prefix: "" },
+          action: {
+            clusters: [{ name: `outbound|9080||${H}`, weight: 100 }],
+            timeoutMs: 2000,
+            retry: { retryOn: "unavailable", attempts: 3, perTryTimeoutMs: 500 },
+            fault: { abort: { percent: 50, grpcStatus: 14 }, delay: { percent: 10, fixedDelayMs: 1500 } },
+          },
+        },
+      ],
+    ],
+  ])("%s", (_what, v, want) => {
+    expect(routesFor(H, 9080, v)).toEqual(want);
+  });
+});
+
+describe("DestinationRule -> cluster policies and subsets", () => {
+  it("carries load balancer, outlier detection and connection limits, subsets inheriting the default", () => {
+    const dr = {
+      kind: "DestinationRule",
+      namespace: "default",
+      name: "reviews",
+      spec: {
+        host: "reviews",
+        trafficPolicy: {
+          loadBalancer: { simple: "LEAST_REQUEST" },
+          outlierDetection: { consecutive5xxErrors: 2, interval: "1s", baseEjectionTime: "30s", maxEjectionPercent: 100 },
+          connectionPool: { http: { http2MaxRequests: 64 } },
+        },
+        subsets: [
+          { name: "v1", labels: { version: "v1" } },
+          { name: "v2", labels: { version: "v2" }, trafficPolicy: { loadBalancer: { consistentHash: { httpHeaderName: "x-user" } } } },
+        ],
+      },
+    };
+    const r = destinationPolicy(dr);
+    expect(r.policy).toEqual({
+      lbPolicy: "LEAST_REQUEST",
+      outlierDetection: { consecutive5xx: 2, intervalMs: 1000, baseEjectionMs: 30000, maxEjectionPercent: 100 },
+      maxRequests: 64,
+    });
+    expect(r.subsets.map((s) => [s.name, s.labels, s.policy.lbPolicy, s.policy.maxRequests])).toEqual([
+      ["v1", { version: "v1" }, "LEAST_REQUEST", 64],
+      ["v2", { version: "v2" }, "RING_HASH", 64],
+    ]);
+  });
+
+  it("resolves short host names in the resource's namespace and reads Istio durations", () => {
+    expect(fqdn("reviews", "bookinfo")).toBe("reviews.bookinfo.svc.cluster.local");
+    expect(fqdn("reviews.other", "bookinfo")).toBe("reviews.other.svc.cluster.local");
+    expect(fqdn("api.example.com", "bookinfo")).toBe("api.example.com");
+    expect([durationMs("250ms"), durationMs("1.5s"), durationMs("2m")]).toEqual([250, 1500, 120000]);
+    expect(() => durationMs("soon")).toThrow(/not a duration/);
+  });
+});
