@@ -14,14 +14,23 @@ export const greeter: grpc.ServiceDefinition = {
   },
 };
 
-/** Seed 002's helloworld: answers "Hello version: <v>, instance: <name>". */
-export async function helloworldServer(version: string, instance: string): Promise<{ port: number; stop(): void }> {
+/** Seed 002's helloworld: answers "Hello version: <v>, instance: <name>" (or always fails, for fault tests). */
+export async function helloworldServer(
+  version: string,
+  instance: string,
+  o: { failing?: boolean } = {},
+): Promise<{ port: number; stop(): void; calls: () => number }> {
   const s = new grpc.Server();
+  let calls = 0;
   s.addService(greeter, {
-    SayHello: (_call: unknown, cb: grpc.sendUnaryData<{ message: string }>) => cb(null, { message: `Hello version: ${version}, instance: ${instance}` }),
+    SayHello: (_call: unknown, cb: grpc.sendUnaryData<{ message: string }>) => {
+      calls++;
+      if (o.failing) cb({ code: grpc.status.UNAVAILABLE, details: `${instance} is broken` });
+      else cb(null, { message: `Hello version: ${version}, instance: ${instance}` });
+    },
   });
   const port = await new Promise<number>((r, j) => s.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
-  return { port, stop: () => s.forceShutdown() };
+  return { port, stop: () => s.forceShutdown(), calls: () => calls };
 }
 
 export const GreeterClient = grpc.makeGenericClientConstructor(greeter, "Greeter");

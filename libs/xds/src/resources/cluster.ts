@@ -18,12 +18,24 @@ export function edsCluster(name: string, policy: ClusterPolicy = {}): AnyMessage
   };
   if (policy.outlierDetection) {
     const o = policy.outlierDetection;
+    // Envoy reads consecutive_5xx; gRPC clients implement only success-rate and
+    // failure-percentage ejection (gRFC A50), so the same intent is also expressed as
+    // "eject a host failing at least half its requests, once it has seen this many".
     c.outlier_detection = {
       consecutive_5xx: { value: o.consecutive5xx ?? 5 },
+      enforcing_consecutive_5xx: { value: 100 },
       interval: duration(o.intervalMs ?? 10_000),
       base_ejection_time: duration(o.baseEjectionMs ?? 30_000),
       max_ejection_percent: { value: o.maxEjectionPercent ?? 10 },
-      enforcing_consecutive_5xx: { value: 100 },
+      failure_percentage_threshold: { value: 50 },
+      enforcing_failure_percentage: { value: 100 },
+      failure_percentage_minimum_hosts: { value: 1 },
+      failure_percentage_request_volume: { value: o.consecutive5xx ?? 5 },
+      // Spelled out: grpc-js (1.14) throws from a timer when success-rate ejection runs
+      // with success_rate_minimum_hosts unset and no host has enough volume.
+      enforcing_success_rate: { value: 0 },
+      success_rate_minimum_hosts: { value: 5 },
+      success_rate_request_volume: { value: 100 },
     };
   }
   if (policy.maxRequests) c.circuit_breakers = { thresholds: [{ max_requests: { value: policy.maxRequests } }] };
