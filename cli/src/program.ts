@@ -4,6 +4,7 @@ import { agent } from "./commands/agent.js";
 import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
 import { eventsTail } from "./commands/events-tail.js";
+import { proxyStatus } from "./commands/proxy-status.js";
 import { pvlStatus } from "./commands/pvl.js";
 import { up } from "./commands/up.js";
 
@@ -115,6 +116,13 @@ export function buildProgram(): Command {
     .option("--name <name>", "resource name", "default")
     .addOption(new Option("--format <format>", "output").choices(["text", "json"]).default("text"))
     .action((o) => pvlStatus(o));
+
+  program
+    .command("proxy-status")
+    .description("xDS sync state of every connected proxy (SYNCED / NOT SENT / STALE / NACKED per type)")
+    .option("--mesh <id>", "mesh id", process.env.ISTHMUS_MESH ?? "default")
+    .option("--all", "include disconnected proxies")
+    .action((o) => proxyStatus(o));
 
   program
     .command("agent")

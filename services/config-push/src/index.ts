@@ -1,5 +1,6 @@
 export * from "./adapters/ads-server.js";
 export * from "./domain/mesh-model.js";
+export * from "./domain/sync-state.js";
 export * from "./domain/traffic.js";
 export * from "./domain/translate.js";
 export * from "./service.js";

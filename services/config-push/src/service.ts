@@ -1,5 +1,6 @@
-import { Bus, type BusConnectOptions, type BusLogger, StateReader, silentLogger } from "@isthmus/bus";
-import { domainFilter, streamName } from "@isthmus/events";
+import { randomBytes } from "node:crypto";
+import { Bus, type BusConnectOptions, type BusLogger, Publisher, StateReader, silentLogger } from "@isthmus/bus";
+import { buildEvent, domainFilter, proxyStatusV1, streamName } from "@isthmus/events";
 import { SnapshotCache, type TypeUrl } from "@isthmus/xds";
 import { AdsServer } from "./adapters/ads-server.js";
 import { MeshModel, type ServiceState } from "./domain/mesh-model.js";
@@ -14,6 +15,8 @@ export interface ConfigPushConfig {
   debounceMs?: number;
   /** ... but never longer than this. */
   maxDelayMs?: number;
+  /** Name of this replica in proxy status. */
+  instance?: string;
   log?: BusLogger;
 }
 
@@ -34,6 +37,31 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   const cache = new SnapshotCache();
   const ads = new AdsServer(cache, log);
   const port = await ads.listen(c.host, c.port);
+  const instance = c.instance ?? `config-push-${randomBytes(3).toString("hex")}`;
+
+  // Proxy status on the PUSH stream: per proxy, coalesced, latest state per subject.
+  const publisher = new Publisher(bus.js);
+  const statusTimers = new Map<string, NodeJS.Timeout>();
+  ads.onStatus = (p, connected) => {
+    clearTimeout(statusTimers.get(p.id));
+    statusTimers.set(
+      p.id,
+      setTimeout(() => {
+        statusTimers.delete(p.id);
+        const types: Record<string, Record<string, string>> = {};
+        for (const [type, st] of p.types) {
+          const t: Record<string, string> = { latest: cache.version(type as TypeUrl) };
+          if (st.sent) t.sent = st.sent;
+          if (st.acked) t.acked = st.acked;
+          if (st.nacked) t.nacked = st.nacked;
+          if (st.error) t.error = st.error;
+          types[type] = t;
+        }
+        const ev = buildEvent(proxyStatusV1, c.mesh, { proxyId: p.id, instance, connected, since: p.connectedAt.toISOString(), types }, { source: instance });
+        publisher.publish(ev.subject, ev.event).catch((err) => log.warn({ err: String(err), proxy: p.id }, "proxy status not published"));
+      }, 100),
+    );
+  };
 
   let timer: NodeJS.Timeout | undefined;
   let firstChangeAt = 0;
@@ -101,6 +129,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     ready,
     async stop() {
       clearTimeout(timer);
+      for (const t of statusTimers.values()) clearTimeout(t);
       await reader.close();
       await configReader.close();
       await reading;

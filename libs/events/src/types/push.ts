@@ -3,6 +3,7 @@ import { defineEvent } from "../registry.js";
 import { isoTime } from "./common.js";
 
 const typeStatus = z.object({
+  latest: z.string().optional().describe("the version config-push had for this type when the status was taken"),
   sent: z.string().optional(),
   acked: z.string().optional(),
   nacked: z.string().optional(),

@@ -42,6 +42,8 @@ export class AdsServer {
   private nonce = 0;
   private unsubscribe: (() => void) | undefined;
   responses = 0;
+  /** Told whenever a proxy connects, is sent something, ACKs, NACKs or goes away. */
+  onStatus: (p: ProxyConnection, connected: boolean) => void = () => {};
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -56,6 +58,7 @@ export class AdsServer {
     this.responses++;
     stream.write({ version_info: version, resources: resources.map((r) => r.any), type_url: type, nonce: st.nonce });
     this.log.debug({ proxy: p.id, type, version, count: resources.length }, "pushed");
+    this.onStatus(p, true);
   }
 
   private onRequest(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, req: DiscoveryRequest): void {
@@ -85,6 +88,7 @@ export class AdsServer {
         st.nacked = undefined;
         st.error = undefined;
       }
+      this.onStatus(p, true);
     }
     const names = req.resource_names.length === 0 && WILDCARD_TYPES.has(type) ? "*" : new Set(req.resource_names);
     const changed =
@@ -114,7 +118,10 @@ export class AdsServer {
             this.log.warn({ err: String(err) }, "bad discovery request");
           }
         });
-        const gone = () => this.proxies.delete(stream);
+        const gone = () => {
+          const p = this.proxies.get(stream);
+          if (p && this.proxies.delete(stream)) this.onStatus(p, false);
+        };
         stream.on("end", () => {
           gone();
           stream.end();
