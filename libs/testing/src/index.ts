@@ -7,4 +7,5 @@ export * from "./nats.js";
 export * from "./nats-server.js";
 export * from "./postgres-server.js";
 export * from "./tcp.js";
+export * from "./tcp-relay.js";
 export * from "./wait.js";
