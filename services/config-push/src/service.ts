@@ -69,7 +69,9 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     timer = undefined;
     firstChangeAt = 0;
     const changed: TypeUrl[] = [];
-    for (const [type, inputs] of translate(model)) if (cache.setType(type, inputs)) changed.push(type);
+    const problems: Array<{ resource: string; reason: string }> = [];
+    for (const [type, inputs] of translate(model, problems)) if (cache.setType(type, inputs)) changed.push(type);
+    for (const p of problems) log.warn(p, "mesh configuration skipped");
     cache.publish(changed);
   };
   const changed = () => {

@@ -73,6 +73,34 @@ describe("VirtualService -> routes", () => {
   });
 });
 
+describe("bad VirtualServices", () => {
+  it("refuses regexes RE2 cannot compile, and the host keeps default routing", async () => {
+    const { MeshModel, translate } = await import("../src/index.js");
+    const bad = vs([{ match: [{ uri: { regex: "(unclosed" } }], route: [{ destination: { host: "reviews" } }] }]);
+    expect(() => routesFor(H, 9080, bad)).toThrow(/not a valid regular expression/);
+    expect(() => routesFor(H, 9080, vs([{ match: [{ headers: { x: { regex: "(?=a)b" } } }], route: [{ destination: { host: "reviews" } }] }]))).toThrow(
+      /RE2 does not support/,
+    );
+    const model = new MeshModel();
+    model.upsert("s", {
+      cluster: "c",
+      namespace: "default",
+      name: "reviews",
+      hostname: H,
+      ports: [{ name: "grpc", port: 9080, protocol: "GRPC" }],
+      endpoints: [],
+      stale: false,
+    });
+    model.upsertConfig("v", bad);
+    const problems: Array<{ resource: string; reason: string }> = [];
+    const out = translate(model, problems);
+    expect(problems).toEqual([
+      { resource: "VirtualService default/r", reason: expect.stringMatching(/match.uri.regex: "\(unclosed" is not a valid regular expression/) },
+    ]);
+    expect([...(out.values().next().value?.keys() ?? [])]).toEqual([`${H}:9080`]);
+  });
+});
+
 describe("DestinationRule -> cluster policies and subsets", () => {
   it("carries load balancer, outlier detection and connection limits, subsets inheriting the default", () => {
     const dr = {

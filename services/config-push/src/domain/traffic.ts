@@ -53,11 +53,32 @@ export const GRPC_CODES: Record<string, number> = {
   UNAUTHENTICATED: 16,
 };
 
+/** Mesh configuration that cannot be turned into xDS; the resource is skipped with this reason. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Regexes go to clients as RE2. Refuse what RE2 cannot compile (look-around,
+ * back-references) and what is not a regex at all: grpc-js-xds accepts an invalid one and
+ * then throws while matching.
+ */
+export function checkRegex(regex: string, where: string): string {
+  if (/\(\?[=!]|\(\?<[=!]|\\[1-9]/.test(regex))
+    throw new ConfigError(`${where}: ${JSON.stringify(regex)} uses look-around or back-references, which RE2 does not support`);
+  try {
+    new RegExp(regex, "u");
+  } catch (err) {
+    throw new ConfigError(`${where}: ${JSON.stringify(regex)} is not a valid regular expression (${(err as Error).message})`);
+  }
+  return regex;
+}
+
 /** "5s", "250ms", "1.5s", "2m", "1h" -> milliseconds. */
 export function durationMs(d: string | undefined): number | undefined {
   if (!d) return undefined;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d.trim());
-  if (!m) throw new Error(`not a duration: ${d}`);
+  if (!m) throw new ConfigError(`not a duration: ${d}`);
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms"]);
 }
 
@@ -103,10 +124,11 @@ export function destinationPolicy(dr: ConfigResource | undefined): { policy: Clu
 function toMatch(m: NonNullable<HttpRoute["match"]>[number] | undefined): RouteMatch {
   const out: RouteMatch = {};
   if (m?.uri?.exact !== undefined) out.path = m.uri.exact;
-  else if (m?.uri?.regex !== undefined) out.regex = m.uri.regex;
+  else if (m?.uri?.regex !== undefined) out.regex = checkRegex(m.uri.regex, "match.uri.regex");
   else out.prefix = m?.uri?.prefix ?? "";
   const headers = Object.entries(m?.headers ?? {});
-  if (headers.length) out.headers = headers.map(([name, v]) => ({ name, ...v }));
+  if (headers.length)
+    out.headers = headers.map(([name, v]) => ({ name, ...v, ...(v.regex !== undefined ? { regex: checkRegex(v.regex, `match.headers.${name}.regex`) } : {}) }));
   return out;
 }
 

@@ -11,7 +11,7 @@ import {
   type TypeUrl,
 } from "@isthmus/xds";
 import type { HostPort, MeshModel } from "./mesh-model.js";
-import { destinationPolicy, routesFor } from "./traffic.js";
+import { ConfigError, destinationPolicy, routesFor } from "./traffic.js";
 
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("base64url").slice(0, 16);
 
@@ -20,7 +20,12 @@ const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).dige
  * host:port a listener `<host>:<port>` with routes to `outbound|<port>||<host>`, an EDS
  * cluster, and its endpoints grouped by locality. Only serving endpoints are sent.
  */
-export function translate(model: MeshModel): Map<TypeUrl, Map<string, ResourceInput>> {
+export interface ConfigProblem {
+  resource: string;
+  reason: string;
+}
+
+export function translate(model: MeshModel, problems: ConfigProblem[] = []): Map<TypeUrl, Map<string, ResourceInput>> {
   const out = new Map<TypeUrl, Map<string, ResourceInput>>([
     [TYPE.listener, new Map()],
     [TYPE.route, new Map()],
@@ -32,7 +37,15 @@ export function translate(model: MeshModel): Map<TypeUrl, Map<string, ResourceIn
     const { vs, dr } = model.configFor(hp.host);
     out.get(TYPE.listener)?.set(name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) });
     const domains = [name, hp.host];
-    const routes = routesFor(hp.host, hp.port, vs);
+    let routes: ReturnType<typeof routesFor>;
+    try {
+      routes = routesFor(hp.host, hp.port, vs);
+    } catch (err) {
+      // A VirtualService that cannot be translated is skipped, with its reason; the host keeps default routing.
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push({ resource: `VirtualService ${vs?.namespace}/${vs?.name}`, reason: err.message });
+      routes = routesFor(hp.host, hp.port, undefined);
+    }
     out.get(TYPE.route)?.set(name, { hash: hash(["r", name, domains, routes]), build: () => routeConfiguration(name, domains, routes) });
     const { policy, subsets } = destinationPolicy(dr);
     // The default cluster with every endpoint, and one per DestinationRule subset.
