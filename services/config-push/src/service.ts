@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { Bus, type BusConnectOptions, type BusLogger, Publisher, StateReader, silentLogger } from "@isthmus/bus";
 import { buildEvent, domainFilter, proxyStatusV1, streamName } from "@isthmus/events";
+import type { ClusterAccess } from "@isthmus/k8s";
 import { SnapshotCache, type TypeUrl } from "@isthmus/xds";
 import { AdsServer } from "./adapters/ads-server.js";
+import { ConfigWatcher } from "./adapters/config-watcher.js";
 import { MeshModel, type ServiceState } from "./domain/mesh-model.js";
 import { translate } from "./domain/translate.js";
 
@@ -17,6 +19,8 @@ export interface ConfigPushConfig {
   maxDelayMs?: number;
   /** Name of this replica in proxy status. */
   instance?: string;
+  /** The mesh's config cluster: watch Istio CRDs there and publish them as CONFIG events. */
+  configCluster?: ClusterAccess;
   log?: BusLogger;
 }
 
@@ -124,6 +128,12 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     }
   })().catch((err) => log.error({ err: String(err) }, "config reader stopped"));
 
+  let watcher: ConfigWatcher | undefined;
+  if (c.configCluster) {
+    watcher = new ConfigWatcher({ mesh: c.mesh, access: c.configCluster, bus, publisher, log });
+    await watcher.start();
+  }
+
   return {
     port,
     cache,
@@ -132,6 +142,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     async stop() {
       clearTimeout(timer);
       for (const t of statusTimers.values()) clearTimeout(t);
+      await watcher?.stop();
       await reader.close();
       await configReader.close();
       await reading;
