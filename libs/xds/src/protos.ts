@@ -40,8 +40,7 @@ export function xdsRoot(): protobuf.Root {
   return r;
 }
 
-/** The ADS gRPC service (StreamAggregatedResources, DeltaAggregatedResources). */
-export function adsServiceDefinition(): grpc.ServiceDefinition {
+function adsConstructor(): grpc.ServiceClientConstructor {
   const def = protoLoader.loadSync("envoy/service/discovery/v3/ads.proto", {
     keepCase: true,
     longs: String,
@@ -53,7 +52,20 @@ export function adsServiceDefinition(): grpc.ServiceDefinition {
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } };
   };
-  return pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+  return pkg.envoy.service.discovery.v3.AggregatedDiscoveryService;
+}
+
+/** The ADS gRPC service (StreamAggregatedResources, DeltaAggregatedResources). */
+export function adsServiceDefinition(): grpc.ServiceDefinition {
+  return adsConstructor().service;
+}
+
+type AdsClient = grpc.Client & Record<string, (...a: unknown[]) => grpc.ClientDuplexStream<unknown, unknown>>;
+
+/** A raw ADS client, for tools and benchmarks that speak xDS directly (as Envoy does). */
+export function adsClient(address: string, creds = grpc.credentials.createInsecure()): AdsClient {
+  const Ctor = adsConstructor();
+  return new Ctor(address, creds) as unknown as AdsClient;
 }
 
 export interface AnyMessage {

@@ -1,5 +1,6 @@
 export * from "./adapters/ads-server.js";
 export * from "./adapters/config-watcher.js";
+export * from "./adapters/delta-ads.js";
 export * from "./config.js";
 export * from "./domain/mesh-model.js";
 export * from "./domain/sync-state.js";

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
 import { adsServiceDefinition, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import { type DeltaRequest, DeltaStream } from "./delta-ads.js";
 
 interface DiscoveryRequest {
   version_info: string;
@@ -98,7 +99,11 @@ export class AdsServer {
     if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st);
   }
 
+  /** Delta (incremental) streams. */
+  readonly delta = new Set<DeltaStream>();
+
   private push(types: TypeUrl[]): void {
+    for (const d of this.delta) d.pushAll(types);
     for (const [stream, p] of this.proxies) {
       for (const type of types) {
         const st = p.types.get(type);
@@ -129,8 +134,23 @@ export class AdsServer {
         stream.on("error", gone);
         stream.on("cancelled", gone);
       },
-      DeltaAggregatedResources: (stream: grpc.ServerDuplexStream<unknown, unknown>) => {
-        stream.emit("error", { code: grpc.status.UNIMPLEMENTED, details: "delta xDS is not implemented yet" });
+      DeltaAggregatedResources: (stream: grpc.ServerDuplexStream<DeltaRequest, unknown>) => {
+        const d = new DeltaStream(stream, this.cache, () => String(++this.nonce), this.log);
+        this.delta.add(d);
+        stream.on("data", (req: DeltaRequest) => {
+          try {
+            d.onRequest(req);
+          } catch (err) {
+            this.log.warn({ err: String(err) }, "bad delta discovery request");
+          }
+        });
+        const gone = () => this.delta.delete(d);
+        stream.on("end", () => {
+          gone();
+          stream.end();
+        });
+        stream.on("error", gone);
+        stream.on("cancelled", gone);
       },
     });
     this.unsubscribe = this.cache.onChange((types) => this.push(types));
