@@ -60,7 +60,10 @@ export function adsServiceDefinition(): grpc.ServiceDefinition {
   return adsConstructor().service;
 }
 
-type AdsClient = grpc.Client & Record<string, (...a: unknown[]) => grpc.ClientDuplexStream<unknown, unknown>>;
+export type AdsClient = grpc.Client & {
+  StreamAggregatedResources(): grpc.ClientDuplexStream<unknown, unknown>;
+  DeltaAggregatedResources(): grpc.ClientDuplexStream<unknown, unknown>;
+};
 
 /** A raw ADS client, for tools and benchmarks that speak xDS directly (as Envoy does). */
 export function adsClient(address: string, creds = grpc.credentials.createInsecure()): AdsClient {
