@@ -22,7 +22,22 @@ export class SnapshotCache {
   private readonly resources = new Map<TypeUrl, Map<string, CachedResource>>();
   private readonly versions = new Map<TypeUrl, string>();
   private readonly listeners = new Set<(changed: TypeUrl[]) => void>();
+  /** Per type, the recent versions and which resource names each one changed (or removed). */
+  private readonly history = new Map<TypeUrl, Array<{ version: string; changed: Set<string> }>>();
   encodes = 0;
+
+  /**
+   * Names changed (or removed) since `from`, up to the current version; undefined when
+   * `from` is too old to know (send everything then).
+   */
+  changedSince(type: TypeUrl, from: string): Set<string> | undefined {
+    const h = this.history.get(type) ?? [];
+    const i = h.findIndex((e) => e.version === from);
+    if (i < 0) return undefined;
+    const out = new Set<string>();
+    for (const e of h.slice(i + 1)) for (const n of e.changed) out.add(n);
+    return out;
+  }
 
   version(type: TypeUrl): string {
     return this.versions.get(type) ?? "";
@@ -60,6 +75,14 @@ export class SnapshotCache {
     const version = h.digest("base64url").slice(0, 16);
     this.resources.set(type, next);
     if (version === this.versions.get(type)) return false;
+    const changed = new Set<string>();
+    for (const [name, r] of next) if (prev.get(name)?.version !== r.version) changed.add(name);
+    for (const name of prev.keys()) if (!next.has(name)) changed.add(name);
+    const hist = this.history.get(type) ?? [];
+    if (!hist.length && this.versions.get(type) !== undefined) hist.push({ version: this.versions.get(type) as string, changed: new Set() });
+    hist.push({ version, changed });
+    if (hist.length > 64) hist.splice(0, hist.length - 64);
+    this.history.set(type, hist);
     this.versions.set(type, version);
     return true;
   }

@@ -43,6 +43,7 @@ export class AdsServer {
   private nonce = 0;
   private unsubscribe: (() => void) | undefined;
   responses = 0;
+  bytesSent = 0;
   /** Told whenever a proxy connects, is sent something, ACKs, NACKs or goes away. */
   onStatus: (p: ProxyConnection, connected: boolean) => void = () => {};
 
@@ -51,12 +52,27 @@ export class AdsServer {
     private readonly log: BusLogger = silentLogger,
   ) {}
 
-  private send(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, p: ProxyConnection, type: TypeUrl, st: TypeState): void {
+  private send(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): void {
     const version = this.cache.version(type);
-    const resources = this.cache.get(type, st.names === "*" ? undefined : st.names);
+    let resources = this.cache.get(type, st.names === "*" ? undefined : st.names);
+    // Only Listener and Cluster responses must carry the whole state; for routes and
+    // endpoints the changed resources are enough (what most pushes are: one EDS change).
+    if (!full && !WILDCARD_TYPES.has(type) && st.sent) {
+      const changed = this.cache.changedSince(type, st.sent);
+      if (changed) {
+        resources = resources.filter((r) => changed.has(r.name));
+        if (!resources.length) {
+          // Nothing this proxy subscribes to changed: it already holds the current state.
+          st.sent = version;
+          st.acked = version;
+          return;
+        }
+      }
+    }
     st.sent = version;
     st.nonce = String(++this.nonce);
     this.responses++;
+    for (const r of resources) this.bytesSent += r.any.value.length;
     stream.write({ version_info: version, resources: resources.map((r) => r.any), type_url: type, nonce: st.nonce });
     this.log.debug({ proxy: p.id, type, version, count: resources.length }, "pushed");
     this.onStatus(p, true);
@@ -107,7 +123,7 @@ export class AdsServer {
     for (const [stream, p] of this.proxies) {
       for (const type of types) {
         const st = p.types.get(type);
-        if (st && st.sent !== this.cache.version(type)) this.send(stream, p, type, st);
+        if (st && st.sent !== this.cache.version(type)) this.send(stream, p, type, st, false);
       }
     }
   }
