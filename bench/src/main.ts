@@ -1,9 +1,10 @@
 import { benchBus } from "./bus.js";
 import { benchCa } from "./ca.js";
 import { benchDiscovery } from "./discovery.js";
+import { benchXds } from "./xds.js";
 
 // `npm run bench -- <name>`: each benchmark prints a table and writes bench/results/<name>.json.
-const benches: Record<string, () => Promise<void>> = { bus: benchBus, ca: benchCa, discovery: benchDiscovery };
+const benches: Record<string, () => Promise<void>> = { bus: benchBus, ca: benchCa, discovery: benchDiscovery, xds: benchXds };
 
 const name = process.argv[2];
 const run = name ? benches[name] : undefined;

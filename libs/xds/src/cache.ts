@@ -43,6 +43,10 @@ export class SnapshotCache {
     return this.versions.get(type) ?? "";
   }
 
+  getOne(type: TypeUrl, name: string): CachedResource | undefined {
+    return this.resources.get(type)?.get(name);
+  }
+
   get(type: TypeUrl, names?: Iterable<string>): CachedResource[] {
     const all = this.resources.get(type) ?? new Map<string, CachedResource>();
     if (!names) return [...all.values()];

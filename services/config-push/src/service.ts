@@ -3,7 +3,7 @@ import { Bus, type BusConnectOptions, type BusLogger, Publisher, StateReader, si
 import { buildEvent, domainFilter, proxyStatusV1, streamName } from "@isthmus/events";
 import type { ClusterAccess } from "@isthmus/k8s";
 import { SnapshotCache, type TypeUrl } from "@isthmus/xds";
-import { AdsServer } from "./adapters/ads-server.js";
+import { AdsServer, type ProxyConnection } from "./adapters/ads-server.js";
 import { ConfigWatcher } from "./adapters/config-watcher.js";
 import { MeshModel, type ServiceState } from "./domain/mesh-model.js";
 import { translate } from "./domain/translate.js";
@@ -19,6 +19,8 @@ export interface ConfigPushConfig {
   maxDelayMs?: number;
   /** Name of this replica in proxy status. */
   instance?: string;
+  /** How often proxy status changes are published (batched). */
+  statusIntervalMs?: number;
   /** The mesh's config cluster: watch Istio CRDs there and publish them as CONFIG events. */
   configCluster?: ClusterAccess;
   log?: BusLogger;
@@ -43,28 +45,32 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   const port = await ads.listen(c.host, c.port);
   const instance = c.instance ?? `config-push-${randomBytes(3).toString("hex")}`;
 
-  // Proxy status on the PUSH stream: per proxy, coalesced, latest state per subject.
+  // Proxy status on the PUSH stream: dirty proxies collected and flushed together (one
+  // timer for all), the latest state per proxy subject.
   const publisher = new Publisher(bus.js);
-  const statusTimers = new Map<string, NodeJS.Timeout>();
+  const dirtyStatus = new Map<string, { p: ProxyConnection; connected: boolean }>();
+  let statusTimer: NodeJS.Timeout | undefined;
+  const flushStatus = () => {
+    statusTimer = undefined;
+    const batch = [...dirtyStatus.values()];
+    dirtyStatus.clear();
+    for (const { p, connected } of batch) {
+      const types: Record<string, Record<string, string>> = {};
+      for (const [type, st] of p.types) {
+        const t: Record<string, string> = { latest: cache.version(type as TypeUrl) };
+        if (st.sent) t.sent = st.sent;
+        if (st.acked) t.acked = st.acked;
+        if (st.nacked) t.nacked = st.nacked;
+        if (st.error) t.error = st.error;
+        types[type] = t;
+      }
+      const ev = buildEvent(proxyStatusV1, c.mesh, { proxyId: p.id, instance, connected, since: p.connectedAt.toISOString(), types }, { source: instance });
+      publisher.publish(ev.subject, ev.event).catch((err) => log.warn({ err: String(err), proxy: p.id }, "proxy status not published"));
+    }
+  };
   ads.onStatus = (p, connected) => {
-    clearTimeout(statusTimers.get(p.id));
-    statusTimers.set(
-      p.id,
-      setTimeout(() => {
-        statusTimers.delete(p.id);
-        const types: Record<string, Record<string, string>> = {};
-        for (const [type, st] of p.types) {
-          const t: Record<string, string> = { latest: cache.version(type as TypeUrl) };
-          if (st.sent) t.sent = st.sent;
-          if (st.acked) t.acked = st.acked;
-          if (st.nacked) t.nacked = st.nacked;
-          if (st.error) t.error = st.error;
-          types[type] = t;
-        }
-        const ev = buildEvent(proxyStatusV1, c.mesh, { proxyId: p.id, instance, connected, since: p.connectedAt.toISOString(), types }, { source: instance });
-        publisher.publish(ev.subject, ev.event).catch((err) => log.warn({ err: String(err), proxy: p.id }, "proxy status not published"));
-      }, 100),
-    );
+    dirtyStatus.set(p.id, { p, connected });
+    statusTimer ??= setTimeout(flushStatus, c.statusIntervalMs ?? 250);
   };
 
   let timer: NodeJS.Timeout | undefined;
@@ -141,7 +147,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     ready,
     async stop() {
       clearTimeout(timer);
-      for (const t of statusTimers.values()) clearTimeout(t);
+      clearTimeout(statusTimer);
       await watcher?.stop();
       await reader.close();
       await configReader.close();

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
-import { adsServiceDefinition, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import { adsServiceDefinition, type CachedResource, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
 import { type DeltaRequest, DeltaStream } from "./delta-ads.js";
 
 interface DiscoveryRequest {
@@ -29,6 +29,23 @@ export interface ProxyConnection {
 }
 
 const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
+
+/**
+ * Subscriptions are mostly identical across proxies (every sidecar of a namespace asks for
+ * the same clusters): one shared, frozen set per distinct list instead of a copy per proxy.
+ */
+export class SubscriptionSets {
+  private readonly sets = new Map<string, Set<string>>();
+  intern(names: string[]): Set<string> {
+    const key = names.length < 2 ? names.join("\n") : [...names].sort().join("\n");
+    let s = this.sets.get(key);
+    if (!s) {
+      s = new Set(names);
+      this.sets.set(key, s);
+    }
+    return s;
+  }
+}
 const KNOWN = new Set<string>(Object.values(TYPE));
 
 /**
@@ -44,6 +61,7 @@ export class AdsServer {
   private unsubscribe: (() => void) | undefined;
   responses = 0;
   bytesSent = 0;
+  private readonly subscriptions = new SubscriptionSets();
   /** Told whenever a proxy connects, is sent something, ACKs, NACKs or goes away. */
   onStatus: (p: ProxyConnection, connected: boolean) => void = () => {};
 
@@ -54,13 +72,20 @@ export class AdsServer {
 
   private send(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): void {
     const version = this.cache.version(type);
-    let resources = this.cache.get(type, st.names === "*" ? undefined : st.names);
+    let resources: CachedResource[] | undefined;
     // Only Listener and Cluster responses must carry the whole state; for routes and
     // endpoints the changed resources are enough (what most pushes are: one EDS change).
+    // Walk the (small) change set, not the proxy's (large) subscription.
     if (!full && !WILDCARD_TYPES.has(type) && st.sent) {
       const changed = this.cache.changedSince(type, st.sent);
       if (changed) {
-        resources = resources.filter((r) => changed.has(r.name));
+        const names = st.names;
+        resources = [];
+        for (const n of changed) {
+          if (names !== "*" && !names.has(n)) continue;
+          const r = this.cache.getOne(type, n);
+          if (r) resources.push(r);
+        }
         if (!resources.length) {
           // Nothing this proxy subscribes to changed: it already holds the current state.
           st.sent = version;
@@ -69,6 +94,7 @@ export class AdsServer {
         }
       }
     }
+    resources ??= this.cache.get(type, st.names === "*" ? undefined : st.names);
     st.sent = version;
     st.nonce = String(++this.nonce);
     this.responses++;
@@ -151,7 +177,15 @@ export class AdsServer {
         stream.on("cancelled", gone);
       },
       DeltaAggregatedResources: (stream: grpc.ServerDuplexStream<DeltaRequest, unknown>) => {
-        const d = new DeltaStream(stream, this.cache, () => String(++this.nonce), this.log);
+        const d = new DeltaStream(
+          stream,
+          this.cache,
+          () => String(++this.nonce),
+          this.log,
+          (n) => {
+            this.bytesSent += n;
+          },
+        );
         this.delta.add(d);
         stream.on("data", (req: DeltaRequest) => {
           try {

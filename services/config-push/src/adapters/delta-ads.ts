@@ -41,6 +41,7 @@ export class DeltaStream {
     private readonly cache: SnapshotCache,
     private readonly nextNonce: () => string,
     private readonly log: BusLogger = silentLogger,
+    private readonly countBytes: (n: number) => void = () => {},
   ) {}
 
   onRequest(req: DeltaRequest): void {
@@ -101,6 +102,7 @@ export class DeltaStream {
     if (!resources.length && !removed.length) return;
     st.nonce = this.nextNonce();
     this.resourcesSent += resources.length;
+    for (const r of resources) this.countBytes(r.resource.value.length);
     this.stream.write({ system_version_info: this.cache.version(type), resources, type_url: type, removed_resources: removed, nonce: st.nonce });
   }
 

@@ -1,0 +1,47 @@
+import type * as grpc from "@grpc/grpc-js";
+import { adsClient, TYPE } from "@isthmus/xds";
+
+// N simulated proxies for bench/xds, in their own process: raw ADS streams spread over a
+// few HTTP/2 connections, each subscribed to the endpoints of S services; every response
+// is ACKed at once. Reports when the initial state arrived everywhere.
+interface Msg {
+  address: string;
+  n: number;
+  clusters: string[];
+  mode: "sotw" | "delta";
+}
+
+process.once("message", (m: Msg) => {
+  const CONNECTIONS = Math.max(1, Math.ceil(m.n / 500));
+  const clients = Array.from({ length: CONNECTIONS }, () => adsClient(m.address, undefined));
+  let initial = 0;
+  const streams: grpc.ClientDuplexStream<unknown, unknown>[] = [];
+  for (let i = 0; i < m.n; i++) {
+    const client = clients[i % CONNECTIONS] as ReturnType<typeof adsClient>;
+    const node = { id: `sidecar~10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}~proxy-${i}.bench~bench.svc.cluster.local` };
+    const call = m.mode === "delta" ? client.DeltaAggregatedResources() : client.StreamAggregatedResources();
+    let first = true;
+    call.on("data", (r: { type_url: string; nonce: string; version_info?: string }) => {
+      if (first) {
+        first = false;
+        if (++initial === m.n) process.send?.({ initialDone: true });
+      }
+      call.write(
+        m.mode === "delta"
+          ? { type_url: r.type_url, response_nonce: r.nonce }
+          : { node, type_url: r.type_url, version_info: r.version_info, resource_names: m.clusters, response_nonce: r.nonce },
+      );
+    });
+    call.on("error", () => {});
+    if (m.mode === "delta") call.write({ node, type_url: TYPE.endpoint, resource_names_subscribe: m.clusters, initial_resource_versions: {} });
+    else call.write({ node, type_url: TYPE.endpoint, resource_names: m.clusters, version_info: "", response_nonce: "" });
+    streams.push(call);
+  }
+  process.on("message", (cmd: { stop?: boolean }) => {
+    if (cmd.stop) {
+      for (const s of streams) s.cancel();
+      for (const c of clients) c.close();
+      process.exit(0);
+    }
+  });
+});
