@@ -1,6 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
-import { type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import { type CachedResource, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
 
 export interface DeltaRequest {
   node?: { id?: string };
@@ -17,6 +17,8 @@ interface DeltaTypeState {
   names: Set<string>;
   /** name -> version the proxy has (from initial_resource_versions, then what we sent). */
   known: Map<string, string>;
+  /** The cache version this stream was last brought up to. */
+  at?: string;
   nonce?: string;
   nackedNonce?: string;
   error?: string;
@@ -82,23 +84,37 @@ export class DeltaStream {
   }
 
   /** Send what changed for one type; nothing when nothing did. */
-  push(type: TypeUrl): void {
+  push(type: TypeUrl, incremental = false): void {
     const st = this.types.get(type);
     if (!st) return;
-    const current = new Map(this.cache.get(type, st.wildcard ? undefined : st.names).map((r) => [r.name, r]));
-    const resources = [];
-    for (const [name, r] of current) {
-      if (st.known.get(name) === r.version) continue;
-      resources.push({ name, version: r.version, resource: r.any });
-      st.known.set(name, r.version);
-    }
+    const resources: Array<{ name: string; version: string; resource: CachedResource["any"] }> = [];
     const removed: string[] = [];
-    for (const name of [...st.known.keys()]) {
-      if (current.has(name)) continue;
-      // Gone from the cache (or never there): tell the proxy it does not exist.
-      removed.push(name);
-      st.known.delete(name);
+    const changed = incremental && st.at ? this.cache.changedSince(type, st.at) : undefined;
+    if (changed) {
+      // The common case, a few resources changed: look at those only.
+      for (const name of changed) {
+        if (!st.wildcard && !st.names.has(name)) continue;
+        const r = this.cache.getOne(type, name);
+        if (r && st.known.get(name) !== r.version) {
+          resources.push({ name, version: r.version, resource: r.any });
+          st.known.set(name, r.version);
+        } else if (!r && st.known.delete(name)) removed.push(name);
+      }
+    } else {
+      const current = new Map(this.cache.get(type, st.wildcard ? undefined : st.names).map((r) => [r.name, r]));
+      for (const [name, r] of current) {
+        if (st.known.get(name) === r.version) continue;
+        resources.push({ name, version: r.version, resource: r.any });
+        st.known.set(name, r.version);
+      }
+      for (const name of [...st.known.keys()]) {
+        if (current.has(name)) continue;
+        // Gone from the cache (or never there): tell the proxy it does not exist.
+        removed.push(name);
+        st.known.delete(name);
+      }
     }
+    st.at = this.cache.version(type);
     if (!resources.length && !removed.length) return;
     st.nonce = this.nextNonce();
     this.resourcesSent += resources.length;
@@ -107,6 +123,6 @@ export class DeltaStream {
   }
 
   pushAll(types: TypeUrl[]): void {
-    for (const t of types) if (this.types.has(t)) this.push(t);
+    for (const t of types) if (this.types.has(t)) this.push(t, true);
   }
 }
