@@ -113,7 +113,7 @@ describe("Istio traffic management through @grpc/grpc-js-xds", () => {
         const r = await calls(100);
         return r.v1 >= 75 && r.v2 >= 1;
       },
-      20_000,
+      45_000,
       "split in force",
     );
     const r = await calls(1000);
