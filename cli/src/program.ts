@@ -22,7 +22,9 @@ export function buildProgram(): Command {
     .description("run the control plane locally (no Docker): NATS, streams, services, demo")
     .option("--mesh <id>", "mesh id", process.env.ISTHMUS_MESH ?? "default")
     .option("--health-port <port>", "port of the stack's health/metrics endpoint", positiveInt, 9090)
-    .action((o: { mesh: string; healthPort: number }) => up(o));
+    .option("--dir <dir>", "where the stack keeps its state (embedded databases, development root, demo clusters)", ".isthmus")
+    .option("--no-demo", "no helloworld demo workloads and client")
+    .action((o: { mesh: string; healthPort: number; dir: string; demo: boolean }) => up(o));
 
   const events = program.command("events").description("the mesh's event streams");
   events

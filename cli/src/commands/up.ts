@@ -1,11 +1,21 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as grpc from "@grpc/grpc-js";
 import { Bus, busOptionsFromEnv, provisionMeshStreams } from "@isthmus/bus";
+import { createIntermediate, initRoot, LocalKeyProvider, loadActiveIssuer, openCaStore, startCertAuthority } from "@isthmus/cert-authority";
+import { startConfigPush } from "@isthmus/config-push";
+import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
 import { findNatsServer, hostPort, NatsServer, tcpReachable } from "@isthmus/testing";
+import { GreeterClient, helloworldManifest, helloworldServer, sayHello } from "../demo/helloworld.js";
 
 export interface UpOptions {
   mesh: string;
   healthPort: number;
+  dir: string;
+  demo: boolean;
 }
 
 async function natsForStack(log: (s: string) => void): Promise<{ url: string; stop: () => Promise<void>; origin: string }> {
@@ -21,36 +31,145 @@ async function natsForStack(log: (s: string) => void): Promise<{ url: string; st
   return { url: srv.url, stop: () => srv.dispose(), origin: `started ${srv.bin}` };
 }
 
+/** A key-encryption key kept in the stack's directory (0600), made on first run. */
+function localKek(dir: string, name: string): LocalKeyProvider {
+  const f = join(dir, name);
+  if (!existsSync(f)) writeFileSync(f, randomBytes(32).toString("base64"), { mode: 0o600 });
+  return new LocalKeyProvider(Buffer.from(readFileSync(f, "utf8").trim(), "base64"));
+}
+
 /**
- * The local control plane on one machine, no Docker. Today it brings up the event
- * backbone (NATS + the mesh's streams) and the stack's health endpoint; the services
- * join here as they land.
+ * The local control plane on one machine, no Docker: NATS, cert-authority (a development
+ * root made on first run), discovery over two manifest-directory clusters, config-push, and
+ * the seed 002 demo — helloworld v1 in cluster-1 and v2 in cluster-2, and a proxyless gRPC
+ * client calling helloworld.default.svc.cluster.local:5000 through xDS.
  */
 export async function up(o: UpOptions): Promise<void> {
   assertMeshId(o.mesh);
   const say = (s: string) => process.stdout.write(`${s}\n`);
+  const dir = resolve(o.dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stops: Array<() => Promise<void> | void> = [];
   const nats = await natsForStack(say);
-  const tel = await startTelemetry({ serviceName: "isthmus-up", port: o.healthPort });
-  const bus = await Bus.connect({ ...busOptionsFromEnv({ ...process.env, NATS_URL: nats.url }, "isthmus-up"), waitOnFirstConnect: false });
+  stops.push(() => nats.stop());
+  const tel = await startTelemetry({ serviceName: "isthmus-up", port: o.healthPort, logLevel: process.env.LOG_LEVEL ?? "warn" });
+  stops.push(() => tel.shutdown());
+  const busOpts = { ...busOptionsFromEnv({ ...process.env, NATS_URL: nats.url }, "isthmus-up"), waitOnFirstConnect: false };
+  const bus = await Bus.connect(busOpts);
+  stops.push(() => bus.close());
   tel.health.addCheck("nats", () => bus.connected);
-  const streams = await provisionMeshStreams(bus.jsm, o.mesh);
+  await provisionMeshStreams(bus.jsm, o.mesh);
+  const db = process.env.DATABASE_URL;
+  const dataDir = (svc: string) => (db ? undefined : join(dir, "data", svc));
+
+  // cert-authority: a development root in <dir>/root on first run, the mesh's intermediate from it.
+  const caKeys = localKek(dir, "ca.kek");
+  const caStore = await openCaStore(db, dataDir("cert-authority"));
+  if (!(await loadActiveIssuer(caStore, o.mesh, caKeys))) {
+    const rootKeys = localKek(dir, "root.kek");
+    if (!existsSync(join(dir, "root", "root-key.wrapped"))) await initRoot({ dir: join(dir, "root"), keys: rootKeys, commonName: "Isthmus Development Root" });
+    await createIntermediate({ mesh: o.mesh, trustDomain: "cluster.local", rootDir: join(dir, "root"), rootKeys, store: caStore, meshKeys: caKeys });
+  }
+  await caStore.close();
+  const ca = await startCertAuthority({
+    mesh: o.mesh,
+    trustDomain: "cluster.local",
+    databaseUrl: db,
+    dataDir: dataDir("cert-authority"),
+    keys: caKeys,
+    grpcHost: "127.0.0.1",
+    grpcPort: Number(process.env.CA_GRPC_PORT ?? 15012),
+    grpcTls: true,
+    serverNames: ["localhost"],
+    bus: busOpts,
+    audiences: ["istio-ca"],
+    clusters: [],
+  });
+  stops.push(() => ca.stop());
+  tel.health.addCheck("cert-authority", () => ca.ready());
+
+  // The demo workloads and the two manifest-directory clusters they live in.
+  const demo: Array<{ stop(): void }> = [];
+  if (o.demo) {
+    const v1 = await helloworldServer("v1", "helloworld-v1-local");
+    const v2 = await helloworldServer("v2", "helloworld-v2-local");
+    demo.push(v1, v2);
+    stops.push(() => demo.forEach((d) => d.stop()));
+    for (const [id, version, port] of [
+      ["cluster-1", "v1", v1.port],
+      ["cluster-2", "v2", v2.port],
+    ] as const) {
+      mkdirSync(join(dir, "clusters", id), { recursive: true });
+      writeFileSync(join(dir, "clusters", id, "helloworld.yaml"), helloworldManifest(version, port));
+    }
+    const regStore = await openDiscoveryStore(db, dataDir("discovery"));
+    await upsertCluster(regStore, {
+      id: "cluster-1",
+      source: { manifests: join(dir, "clusters", "cluster-1") },
+      mode: "managed",
+      network: "network1",
+      region: "local",
+      zone: "zone-1",
+    });
+    await upsertCluster(regStore, {
+      id: "cluster-2",
+      source: { manifests: join(dir, "clusters", "cluster-2") },
+      mode: "discovery-only",
+      network: "network2",
+      region: "local",
+      zone: "zone-2",
+    });
+    await regStore.close();
+  }
+  const discovery = await startDiscovery({ mesh: o.mesh, databaseUrl: db, dataDir: dataDir("discovery"), bus: busOpts });
+  stops.push(() => discovery.stop());
+  tel.health.addCheck("discovery", () => discovery.ready());
+  const xdsPort = Number(process.env.XDS_PORT ?? 15010);
+  const cp = await startConfigPush({ mesh: o.mesh, bus: busOpts, host: "127.0.0.1", port: xdsPort });
+  stops.push(() => cp.stop());
+  await cp.ready;
+
   say("");
-  say(`Isthmus local stack — mesh "${o.mesh}"`);
+  say(`Isthmus local stack — mesh "${o.mesh}" (state in ${db ? "DATABASE_URL" : join(dir, "data")})`);
   say(`  NATS JetStream   ${nats.url}  (${nats.origin})`);
-  say(`  event streams    ${streams.map((s) => `${s.stream} (${s.action})`).join(", ")}`);
+  say(`  cert-authority   127.0.0.1:${ca.grpcPort} (Istio CreateCertificate, TLS; root in ${join(dir, "root")})`);
+  say(`  discovery        clusters: ${discovery.leading().join(", ") || "none"}`);
+  say(`  config-push      xDS on 127.0.0.1:${cp.port}`);
+  say("  pvl-manager      not started: it needs a Kubernetes config cluster (run it with CONFIG_KUBECONFIG)");
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);
   say(`  metrics          ${tel.health.url}/metrics`);
-  say("  services         none yet: discovery, config-push, cert-authority and pvl-manager join as they land");
+  say(`  proxy status     NATS_URL=${nats.url} node cli/dist/main.js proxy-status --mesh ${o.mesh}`);
+  say(`  events           NATS_URL=${nats.url} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);
   say("");
-  say(`Watch events:  NATS_URL=${nats.url} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);
+
+  let demoTimer: NodeJS.Timeout | undefined;
+  if (o.demo) {
+    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
+      xds_servers: [{ server_uri: `127.0.0.1:${cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
+      node: { id: "sidecar~127.0.0.1~sleep-local.default~default.svc.cluster.local", locality: { region: "local", zone: "zone-1" } },
+    });
+    const xds = await import("@grpc/grpc-js-xds");
+    xds.register();
+    const client = new GreeterClient("xds:///helloworld.default.svc.cluster.local:5000", grpc.credentials.createInsecure());
+    stops.unshift(() => client.close());
+    say("Demo (seed 002): a client in cluster-1 calling helloworld through xDS, 10 calls every 5 s:");
+    const round = async () => {
+      const lines: string[] = [];
+      for (let i = 0; i < 10; i++) lines.push(await sayHello(client).catch((e: Error) => `(error: ${e.message})`));
+      say(lines.map((l) => `  ${l}`).join("\n"));
+      say("");
+    };
+    await round();
+    demoTimer = setInterval(() => void round(), 5_000);
+  }
   say("Ctrl-C stops everything.");
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
+  await new Promise<void>((r) => {
+    process.once("SIGINT", r);
+    process.once("SIGTERM", r);
   });
+  clearInterval(demoTimer);
   say("stopping ...");
-  await tel.shutdown();
-  await bus.close();
-  await nats.stop();
+  for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => {});
   say("stopped.");
+  process.exit(0);
 }

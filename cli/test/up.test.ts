@@ -1,0 +1,44 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { describe, expect, it } from "vitest";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+
+describe("isthmus up (what npm start runs)", () => {
+  it("brings the local control plane and the seed 002 demo up, prints answers from both versions, and stops cleanly on Ctrl-C", async () => {
+    const mesh = uniqueMeshId("up");
+    const dir = join(mkdtempSync(join(tmpdir(), "isthmus-up-")), "state");
+    const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
+    delete env.DATABASE_URL; // embedded databases in the stack's own directory, as on a fresh machine
+    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--mesh", mesh, "--dir", dir, "--health-port", "0"], {
+      cwd: repoRoot,
+      env,
+    });
+    let out = "";
+    p.stdout.on("data", (b) => {
+      out += b;
+    });
+    p.stderr.on("data", (b) => {
+      out += b;
+    });
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && !(out.includes("Hello version: v1") && out.includes("Hello version: v2"))) await new Promise((r) => setTimeout(r, 200));
+    p.kill("SIGINT");
+    const code = await new Promise((r) => p.once("exit", r));
+    expect(out).toMatch(/Isthmus local stack — mesh/);
+    expect(out).toMatch(/discovery\s+clusters: cluster-1, cluster-2/);
+    expect(out).toMatch(/Hello version: v1, instance: helloworld-v1-local/);
+    expect(out).toMatch(/Hello version: v2, instance: helloworld-v2-local/);
+    expect(out).toMatch(/stopped\./);
+    expect(code).toBe(0);
+    const { Bus, meshStreamSpecs } = await import("@isthmus/bus");
+    const bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
+    for (const s of meshStreamSpecs(mesh)) await bus.jsm.streams.delete(s.name).catch(() => {});
+    await bus.close();
+  }, 150_000);
+});
