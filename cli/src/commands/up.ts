@@ -94,7 +94,9 @@ export async function up(o: UpOptions): Promise<void> {
     const v1 = await helloworldServer("v1", "helloworld-v1-local");
     const v2 = await helloworldServer("v2", "helloworld-v2-local");
     demo.push(v1, v2);
-    stops.push(() => demo.forEach((d) => d.stop()));
+    stops.push(() => {
+      for (const d of demo) d.stop();
+    });
     for (const [id, version, port] of [
       ["cluster-1", "v1", v1.port],
       ["cluster-2", "v2", v2.port],
