@@ -1,28 +1,13 @@
 import * as grpc from "@grpc/grpc-js";
-import * as xds from "@grpc/grpc-js-xds";
-import { Publisher } from "@isthmus/bus";
-import { buildEvent, configResourceV1, serviceStateV1 } from "@isthmus/events";
-import { type MeshFixture, meshFixture, testNatsUrl, waitFor } from "@isthmus/testing";
+import { waitFor } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningConfigPush, startConfigPush } from "../src/index.js";
 import { GreeterClient, helloworldServer, sayHello } from "./helloworld.js";
+import { type Testbed, testbed } from "./testbed.js";
 
-let fx: MeshFixture;
-let cp: RunningConfigPush;
-let pub: Publisher;
+let tb: Testbed;
 let client: grpc.Client;
-const servers: Array<{ port: number; stop(): void }> = [];
+const servers: Array<{ stop(): void }> = [];
 const HOST = "helloworld.default.svc.cluster.local";
-
-async function publishConfig(kind: "VirtualService" | "DestinationRule", name: string, spec: Record<string, unknown>) {
-  const e = buildEvent(
-    configResourceV1,
-    fx.mesh,
-    { apiVersion: "networking.istio.io/v1", kind, namespace: "default", name, labels: {}, spec },
-    { source: "test/config" },
-  );
-  await pub.publish(e.subject, e.event);
-}
 
 async function calls(n: number): Promise<{ v1: number; v2: number; failed: Map<number, number> }> {
   const r = { v1: 0, v2: 0, failed: new Map<number, number>() };
@@ -40,45 +25,15 @@ async function calls(n: number): Promise<{ v1: number; v2: number; failed: Map<n
 }
 
 beforeAll(async () => {
-  fx = await meshFixture("traffic");
-  pub = new Publisher(fx.bus.js);
-  cp = await startConfigPush({ mesh: fx.mesh, bus: { servers: testNatsUrl(), waitOnFirstConnect: false }, host: "127.0.0.1", port: 0, debounceMs: 50 });
-  await cp.ready;
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: "sidecar~127.0.0.1~client.default~default.svc.cluster.local", locality: {} },
-  });
-  xds.register();
+  tb = await testbed("traffic", "sidecar~127.0.0.1~client.default~default.svc.cluster.local");
   const v1 = await helloworldServer("v1", "hw-v1");
   const v2 = await helloworldServer("v2", "hw-v2");
   servers.push(v1, v2);
-  const ep = (port: number, version: string) => ({
-    address: "127.0.0.1",
-    ports: { grpc: port },
-    ready: true,
-    serving: true,
-    terminating: false,
-    cluster: "cluster-1",
-    network: "",
-    locality: { region: "r", zone: "z", subzone: "" },
-    labels: { app: "helloworld", version },
-  });
-  const s = buildEvent(
-    serviceStateV1,
-    fx.mesh,
-    {
-      cluster: "cluster-1",
-      namespace: "default",
-      name: "helloworld",
-      hostname: HOST,
-      ports: [{ name: "grpc", port: 5000, protocol: "GRPC" }],
-      endpoints: [ep(v1.port, "v1"), ep(v2.port, "v2")],
-      stale: false,
-    },
-    { source: "test/discovery" },
-  );
-  await pub.publish(s.subject, s.event);
-  await publishConfig("DestinationRule", "helloworld", {
+  await tb.publishService("helloworld", [
+    { port: v1.port, labels: { app: "helloworld", version: "v1" } },
+    { port: v2.port, labels: { app: "helloworld", version: "v2" } },
+  ]);
+  await tb.publishConfig("DestinationRule", "helloworld", {
     host: "helloworld",
     subsets: [
       { name: "v1", labels: { version: "v1" } },
@@ -90,13 +45,12 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.close();
   for (const s of servers) s.stop();
-  await cp.stop();
-  await fx.dispose();
+  await tb.dispose();
 });
 
 describe("Istio traffic management through @grpc/grpc-js-xds", () => {
   it("a 90/10 VirtualService split over subsets sends 900 ± 60 of 1,000 calls to v1", async () => {
-    await publishConfig("VirtualService", "helloworld", {
+    await tb.publishConfig("VirtualService", "helloworld", {
       hosts: ["helloworld"],
       http: [
         {
@@ -123,7 +77,7 @@ describe("Istio traffic management through @grpc/grpc-js-xds", () => {
   });
 
   it("a 50% fault abort fails about half the calls with the configured status", async () => {
-    await publishConfig("VirtualService", "helloworld", {
+    await tb.publishConfig("VirtualService", "helloworld", {
       hosts: ["helloworld"],
       http: [{ route: [{ destination: { host: "helloworld", subset: "v1" } }], fault: { abort: { percentage: { value: 50 }, grpcStatus: "UNAVAILABLE" } } }],
     });
