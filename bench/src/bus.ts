@@ -65,8 +65,7 @@ export async function benchBus(): Promise<void> {
   // the library (encode, headers, trace, span) over the bare client.
   const events = Array.from({ length: N }, (_, i) => sampleEvent(mesh, i));
   const encoded = events.map((e) => encodeEvent(e.event));
-  const warm = await timeSequential(500, (i) => raw.publish(events[i]!.subject, encoded[i]!, { msgID: `warm-${i}` }));
-  void warm;
+  await timeSequential(500, (i) => raw.publish(events[i]!.subject, encoded[i]!, { msgID: `warm-${i}` })); // warm-up
 
   const rawRuns: Array<{ perSec: number; lat: number[] }> = [];
   const busRuns: Array<{ perSec: number; lat: number[] }> = [];

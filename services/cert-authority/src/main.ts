@@ -8,8 +8,6 @@ const log = tel.logger;
 try {
   const ca = await startCertAuthority({ ...configFromEnv(), log });
   tel.health.addCheck("ca", () => ca.ready());
-  const issued = tel.meter.createCounter("isthmus_ca_certificates_issued_total", { description: "certificates issued" });
-  void issued;
   log.info({ grpcPort: ca.grpcPort, health: tel.health.url }, "cert-authority ready");
   process.stdout.write(`cert-authority listening on ${ca.grpcPort}\n`);
   const stop = async () => {

@@ -2,7 +2,6 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { bitString, explicit, oid, seq, smallInt, x509 } from "@isthmus/pki";
 import { waitFor } from "@isthmus/testing";
-import { DeliverPolicy } from "@nats-io/jetstream";
 import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { certificates } from "../src/adapters/schema.js";
@@ -302,6 +301,5 @@ describe("other ways to prove an identity", () => {
     expect(x509(body.certChain[0]!).subjectAltName).toBe("URI:spiffe://cluster.local/ns/nats/sa/client");
     const bad = (await nc.request(createCertificateSubject(m.mesh), "{nope", { timeout: 5_000 })).json<NatsCaReply>();
     expect(bad).toMatchObject({ error: { status: "INVALID_ARGUMENT" } });
-    void DeliverPolicy;
   });
 });

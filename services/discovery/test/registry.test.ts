@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase, testNatsUrl } from "@isthmus/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { readClustersFile, startDiscovery, upsertCluster } from "../src/index.js";
+import { readClustersFile, startDiscovery } from "../src/index.js";
 import { DiscoveryHarness } from "./harness.js";
 import { k8s } from "./objects.js";
 
@@ -40,6 +40,5 @@ describe("cluster registry", () => {
     const file = join(dir, "clusters.yaml");
     writeFileSync(file, "clusters:\n- id: Bad_Id\n  source: {nothing: true}\n");
     expect(() => readClustersFile(file)).toThrow(/cluster ids are DNS-label-like|source/);
-    void upsertCluster;
   });
 });

@@ -1,5 +1,6 @@
 import { buildEvent, certificateIssuedV1 } from "@isthmus/events";
 import { enqueue, type Store } from "@isthmus/store";
+import { metrics } from "@opentelemetry/api";
 import { CaError } from "../domain/errors.js";
 import { certificates, outbox } from "./schema.js";
 
@@ -12,6 +13,10 @@ export interface LedgerEntry {
   cluster: string | undefined;
   issuerSerial: string;
 }
+
+const issuedTotal = metrics
+  .getMeter("cert-authority")
+  .createCounter("isthmus_ca_certificates_issued_total", { description: "certificates issued and recorded" });
 
 interface Pending {
   entry: LedgerEntry;
@@ -70,6 +75,7 @@ export class Ledger {
             ),
           );
         });
+        issuedTotal.add(batch.length, { mesh: this.mesh });
         for (const p of batch) p.done();
       } catch (err) {
         const e = new CaError("UNAVAILABLE", `the certificate ledger cannot be written (${(err as Error).message}); nothing was issued, retry later`);

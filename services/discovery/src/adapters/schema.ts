@@ -1,4 +1,3 @@
-import { outboxTable } from "@isthmus/store";
 import { jsonb, pgSchema, text, timestamp } from "drizzle-orm/pg-core";
 
 export const discoverySchema = pgSchema("discovery");
@@ -15,7 +14,3 @@ export const clusters = discoverySchema.table("clusters", {
   zone: text("zone").notNull().default(""),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
-
-// Not used for state (discovery publishes snapshots directly, deduplicated by content
-// hash); kept so administrative events can be added transactionally later.
-export const outbox = outboxTable(discoverySchema);
