@@ -21,6 +21,7 @@ export interface HealthServerOptions {
  */
 export class HealthServer {
   private readonly checks = new Map<string, Check>();
+  private readonly routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>();
   private server: Server | undefined;
   private shuttingDown = false;
 
@@ -29,6 +30,11 @@ export class HealthServer {
   /** A readiness dependency: the service is ready only when it returns true. */
   addCheck(name: string, check: Check): void {
     this.checks.set(name, check);
+  }
+
+  /** A service's own endpoint on this server (debug and status pages), by exact path. */
+  addRoute(path: string, handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>): void {
+    this.routes.set(path, handler);
   }
 
   /** Turn readiness off before a graceful shutdown so traffic moves away first. */
@@ -60,6 +66,8 @@ export class HealthServer {
       res.writeHead(r.ready ? 200 : 503, { "content-type": "application/json" }).end(body);
     } else if (path === "/metrics" && this.opts.metrics) {
       this.opts.metrics(req, res);
+    } else if (path && this.routes.has(path)) {
+      await this.routes.get(path)?.(req, res);
     } else {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
     }

@@ -15,6 +15,35 @@ export interface ResourceInput {
 }
 
 /**
+ * Encoded resources by type and input hash, shared by the caches of several views (proxyless
+ * gRPC, Envoy, per network): a resource every view has is encoded once, not once per view.
+ * Entries no view touched during the last rebuild are dropped by `sweep`.
+ */
+export class EncodeMemo {
+  private readonly entries = new Map<string, { any: AnyMessage; gen: number }>();
+  private gen = 0;
+  encodes = 0;
+
+  get(type: string, hash: string, build: () => AnyMessage): AnyMessage {
+    const key = `${type}\0${hash}`;
+    let e = this.entries.get(key);
+    if (!e) {
+      this.encodes++;
+      e = { any: build(), gen: this.gen };
+      this.entries.set(key, e);
+    }
+    e.gen = this.gen;
+    return e.any;
+  }
+
+  /** Forget what was not used since the previous sweep. */
+  sweep(): void {
+    for (const [k, e] of this.entries) if (e.gen < this.gen) this.entries.delete(k);
+    this.gen++;
+  }
+}
+
+/**
  * The current resources per type. A resource is encoded once per version: an unchanged
  * input hash reuses the bytes already encoded, and the same Buffer is sent to every proxy.
  */
@@ -24,7 +53,14 @@ export class SnapshotCache {
   private readonly listeners = new Set<(changed: TypeUrl[]) => void>();
   /** Per type, the recent versions and which resource names each one changed (or removed). */
   private readonly history = new Map<TypeUrl, Array<{ version: string; changed: Set<string> }>>();
-  encodes = 0;
+  private ownEncodes = 0;
+
+  constructor(private readonly memo?: EncodeMemo) {}
+
+  /** Resources encoded (by this cache, or by the memo it shares). */
+  get encodes(): number {
+    return this.memo ? this.memo.encodes : this.ownEncodes;
+  }
 
   /**
    * Names changed (or removed) since `from`, up to the current version; undefined when
@@ -64,9 +100,12 @@ export class SnapshotCache {
     const next = new Map<string, CachedResource>();
     for (const [name, input] of inputs) {
       const old = prev.get(name);
-      if (old && old.version === input.hash) next.set(name, old);
+      if (old && old.version === input.hash) {
+        if (this.memo) this.memo.get(type, input.hash, () => old.any);
+        next.set(name, old);
+      } else if (this.memo) next.set(name, { name, version: input.hash, any: this.memo.get(type, input.hash, input.build) });
       else {
-        this.encodes++;
+        this.ownEncodes++;
         next.set(name, { name, version: input.hash, any: input.build() });
       }
     }

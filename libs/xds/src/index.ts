@@ -4,4 +4,6 @@ export * from "./resources/cluster.js";
 export * from "./resources/endpoint.js";
 export * from "./resources/listener.js";
 export * from "./resources/route.js";
+export * from "./resources/secret.js";
+export * from "./resources/tls.js";
 export * from "./resources/type-urls.js";

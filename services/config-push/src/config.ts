@@ -1,8 +1,19 @@
 import { busOptionsFromEnv } from "@isthmus/bus";
 import type { ConfigPushConfig } from "./service.js";
 
-/** MESH_ID, XDS_HOST, XDS_PORT (15010), DEBOUNCE_MS, CONFIG_KUBECONFIG (watch Istio CRDs there), NATS_*. */
+/**
+ * MESH_ID, XDS_HOST, XDS_PORT (15010), DEBOUNCE_MS, CONFIG_KUBECONFIG (watch Istio CRDs there),
+ * SCOPE_CLUSTERS (comma list: serve only these clusters' services), TRUST_DOMAIN,
+ * SDS_CERT_DIR, PUSH_CONCURRENCY, XDS_TLS_CERT + XDS_TLS_KEY + XDS_TLS_CA (mTLS on the
+ * xDS listener), NATS_*.
+ */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigPushConfig {
+  const tls =
+    env.XDS_TLS_CERT && env.XDS_TLS_KEY && env.XDS_TLS_CA ? { certFile: env.XDS_TLS_CERT, keyFile: env.XDS_TLS_KEY, caFile: env.XDS_TLS_CA } : undefined;
+  if (!tls && (env.XDS_TLS_CERT || env.XDS_TLS_KEY || env.XDS_TLS_CA)) throw new Error("XDS_TLS_CERT, XDS_TLS_KEY and XDS_TLS_CA go together");
+  const clusters = env.SCOPE_CLUSTERS?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return {
     mesh: env.MESH_ID ?? "default",
     bus: busOptionsFromEnv(env, "config-push"),
@@ -11,5 +22,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigPushC
     debounceMs: env.DEBOUNCE_MS ? Number(env.DEBOUNCE_MS) : 100,
     ...(env.POD_NAME ? { instance: env.POD_NAME } : {}),
     ...(env.CONFIG_KUBECONFIG ? { configCluster: { kubeconfigPath: env.CONFIG_KUBECONFIG } } : {}),
+    ...(clusters?.length ? { clusters } : {}),
+    ...(env.TRUST_DOMAIN ? { trustDomain: env.TRUST_DOMAIN } : {}),
+    ...(env.SDS_CERT_DIR ? { sdsCertDir: env.SDS_CERT_DIR } : {}),
+    ...(env.PUSH_CONCURRENCY ? { maxConcurrentPushes: Number(env.PUSH_CONCURRENCY) } : {}),
+    ...(tls ? { tls } : {}),
   };
 }

@@ -1,12 +1,16 @@
 import { randomBytes } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
 import { Bus, type BusConnectOptions, type BusLogger, Publisher, StateReader, silentLogger } from "@isthmus/bus";
-import { buildEvent, domainFilter, proxyStatusV1, streamName } from "@isthmus/events";
+import { buildEvent, type DataOf, domainFilter, networkGatewayV1, proxyStatusV1, serviceStateV1, streamName, type trustBundleUpdatedV1 } from "@isthmus/events";
 import type { ClusterAccess } from "@isthmus/k8s";
-import { SnapshotCache, type TypeUrl } from "@isthmus/xds";
+import type { SnapshotCache, TypeUrl } from "@isthmus/xds";
 import { AdsServer, type ProxyConnection } from "./adapters/ads-server.js";
 import { ConfigWatcher } from "./adapters/config-watcher.js";
+import { debugRoutes } from "./adapters/debug.js";
+import type { DeltaStream } from "./adapters/delta-ads.js";
 import { MeshModel, type ServiceState } from "./domain/mesh-model.js";
-import { translate } from "./domain/translate.js";
+import { DEFAULT_TRANSLATE } from "./domain/translate.js";
+import { Views } from "./views.js";
 
 export interface ConfigPushConfig {
   mesh: string;
@@ -23,13 +27,35 @@ export interface ConfigPushConfig {
   statusIntervalMs?: number;
   /** The mesh's config cluster: watch Istio CRDs there and publish them as CONFIG events. */
   configCluster?: ClusterAccess;
+  /**
+   * Serve only these clusters' services (a remote control plane serving its own cluster);
+   * every cluster of the mesh when unset.
+   */
+  clusters?: string[];
+  /** SPIFFE trust domain of the mesh (default cluster.local). */
+  trustDomain?: string;
+  /** Where sidecars' agents keep their certificate files (the SDS `default` secret). */
+  sdsCertDir?: string;
+  /** At most this many proxies with an unacknowledged push (default 1,000). */
+  maxConcurrentPushes?: number;
+  /**
+   * Serve xDS over TLS with this identity and require client certificates from these roots
+   * (PEM files, re-read when they change: `isthmus agent` output works as is). Proxies are
+   * then identified by the SPIFFE id of their certificate.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
   log?: BusLogger;
 }
 
 export interface RunningConfigPush {
   port: number;
+  /** The default view's cache (proxyless clients without a network). */
   cache: SnapshotCache;
+  views: Views;
+  model: MeshModel;
   ads: AdsServer;
+  /** /debug/syncz and /debug/config_dump, to mount on the service's HTTP server. */
+  debug: ReturnType<typeof debugRoutes>;
   /** Resolves once the model has caught up with the stream and the first snapshot is built. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -40,15 +66,29 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   const log = c.log ?? silentLogger;
   const bus = await Bus.connect(c.bus);
   const model = new MeshModel();
-  const cache = new SnapshotCache();
-  const ads = new AdsServer(cache, log);
-  const port = await ads.listen(c.host, c.port);
+  const trustDomain = c.trustDomain ?? DEFAULT_TRANSLATE.trustDomain;
+  const views = new Views(model, { trustDomain, sdsCertDir: c.sdsCertDir ?? DEFAULT_TRANSLATE.sdsCertDir });
+  const ads = new AdsServer(views, { mesh: c.mesh, trustDomain, log, ...(c.maxConcurrentPushes ? { maxConcurrentPushes: c.maxConcurrentPushes } : {}) });
+  views.onChange = (cache, types) => ads.push(cache, types);
+  const creds = c.tls
+    ? grpc.experimental.createCertificateProviderServerCredentials(
+        new grpc.experimental.FileWatcherCertificateProvider({
+          certificateFile: c.tls.certFile,
+          privateKeyFile: c.tls.keyFile,
+          caCertificateFile: c.tls.caFile,
+          refreshIntervalMs: 5_000,
+        }),
+        new grpc.experimental.FileWatcherCertificateProvider({ caCertificateFile: c.tls.caFile, refreshIntervalMs: 5_000 }),
+        true,
+      )
+    : grpc.ServerCredentials.createInsecure();
+  const port = await ads.listen(c.host, c.port, creds);
   const instance = c.instance ?? `config-push-${randomBytes(3).toString("hex")}`;
 
   // Proxy status on the PUSH stream: dirty proxies collected and flushed together (one
   // timer for all), the latest state per proxy subject.
   const publisher = new Publisher(bus.js);
-  const dirtyStatus = new Map<string, { p: ProxyConnection; connected: boolean }>();
+  const dirtyStatus = new Map<string, { p: ProxyConnection | DeltaStream; connected: boolean }>();
   let statusTimer: NodeJS.Timeout | undefined;
   const flushStatus = () => {
     statusTimer = undefined;
@@ -57,7 +97,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     for (const { p, connected } of batch) {
       const types: Record<string, Record<string, string>> = {};
       for (const [type, st] of p.types) {
-        const t: Record<string, string> = { latest: cache.version(type as TypeUrl) };
+        const t: Record<string, string> = { latest: p.cache.version(type as TypeUrl) };
         if (st.sent) t.sent = st.sent;
         if (st.acked) t.acked = st.acked;
         if (st.nacked) t.nacked = st.nacked;
@@ -78,11 +118,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   const rebuild = () => {
     timer = undefined;
     firstChangeAt = 0;
-    const changed: TypeUrl[] = [];
-    const problems: Array<{ resource: string; reason: string }> = [];
-    for (const [type, inputs] of translate(model, problems)) if (cache.setType(type, inputs)) changed.push(type);
-    for (const p of problems) log.warn(p, "mesh configuration skipped");
-    cache.publish(changed);
+    for (const p of views.rebuild()) log.warn(p, "mesh configuration skipped");
   };
   const changed = () => {
     const now = Date.now();
@@ -92,9 +128,11 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     timer = setTimeout(rebuild, wait);
   };
 
-  const reader = new StateReader(bus.js, { stream: streamName(c.mesh, "discovery"), filter: domainFilter(c.mesh, "discovery", "service") });
-  // Ready (and the first snapshot built) once both streams have been read to their end.
-  let pending = 2;
+  // Services and east-west gateways (the whole DISCOVERY domain: one filter subject).
+  const reader = new StateReader(bus.js, { stream: streamName(c.mesh, "discovery"), filter: domainFilter(c.mesh, "discovery") });
+  const inScope = (cluster: string) => !c.clusters || c.clusters.includes(cluster);
+  // Ready (and the first snapshot built) once every stream has been read to its end.
+  let pending = 3;
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => {
     resolveReady = r;
@@ -105,14 +143,29 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
       resolveReady();
     }
   };
+  const gatewaySubjects = new Map<string, string>();
+  const bundleSubjects = new Map<string, string>();
   const reading = (async () => {
     for await (const item of reader) {
       if (item.kind === "caught-up") caughtUp();
       else if (item.kind === "state") {
-        model.upsert(item.subject, item.event.data as ServiceState);
+        if (item.event.type === serviceStateV1.type) {
+          const s = item.event.data as ServiceState;
+          if (!inScope(s.cluster)) continue;
+          model.upsert(item.subject, s);
+        } else if (item.event.type === networkGatewayV1.type) {
+          const g = item.event.data as DataOf<typeof networkGatewayV1>;
+          model.gateways.set(g.network, g.addresses);
+          gatewaySubjects.set(item.subject, g.network);
+        } else continue;
         changed();
       } else if (item.kind === "deleted") {
         model.remove(item.subject);
+        const network = gatewaySubjects.get(item.subject);
+        if (network !== undefined) {
+          gatewaySubjects.delete(item.subject);
+          model.gateways.delete(network);
+        }
         changed();
       } else log.warn({ subject: item.subject, reason: item.reason }, "invalid discovery event ignored");
     }
@@ -134,6 +187,24 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     }
   })().catch((err) => log.error({ err: String(err) }, "config reader stopped"));
 
+  // The trust bundle (SDS ROOTCA) from the CA's TrustBundleUpdated.
+  const caReader = new StateReader(bus.js, { stream: streamName(c.mesh, "ca"), filter: domainFilter(c.mesh, "ca", "trust-bundle") });
+  const caReading = (async () => {
+    for await (const item of caReader) {
+      if (item.kind === "caught-up") caughtUp();
+      else if (item.kind === "state") {
+        const b = item.event.data as DataOf<typeof trustBundleUpdatedV1>;
+        model.trustBundles.set(b.trustDomain, b.roots);
+        bundleSubjects.set(item.subject, b.trustDomain);
+        changed();
+      } else if (item.kind === "deleted") {
+        const td = bundleSubjects.get(item.subject);
+        if (td !== undefined) model.trustBundles.delete(td);
+        changed();
+      } else log.warn({ subject: item.subject, reason: item.reason }, "invalid CA event ignored");
+    }
+  })().catch((err) => log.error({ err: String(err) }, "CA reader stopped"));
+
   let watcher: ConfigWatcher | undefined;
   if (c.configCluster) {
     watcher = new ConfigWatcher({ mesh: c.mesh, access: c.configCluster, bus, publisher, log });
@@ -142,8 +213,11 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
 
   return {
     port,
-    cache,
+    cache: views.defaultCache,
+    views,
+    model,
     ads,
+    debug: debugRoutes(ads, instance),
     ready,
     async stop() {
       clearTimeout(timer);
@@ -151,8 +225,10 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
       await watcher?.stop();
       await reader.close();
       await configReader.close();
+      await caReader.close();
       await reading;
       await configReading;
+      await caReading;
       await ads.stop();
       await bus.close();
     },

@@ -93,7 +93,7 @@ describe("bad VirtualServices", () => {
     });
     model.upsertConfig("v", bad);
     const problems: Array<{ resource: string; reason: string }> = [];
-    const out = translate(model, problems);
+    const out = translate(model, undefined, problems);
     expect(problems).toEqual([
       { resource: "VirtualService default/r", reason: expect.stringMatching(/match.uri.regex: "\(unclosed" is not a valid regular expression/) },
     ]);

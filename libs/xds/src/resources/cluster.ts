@@ -1,9 +1,12 @@
 import { type AnyMessage, toAny } from "../protos.js";
+import type { TransportSocket } from "./tls.js";
 
 export interface ClusterPolicy {
   lbPolicy?: "ROUND_ROBIN" | "LEAST_REQUEST" | "RING_HASH";
   outlierDetection?: { consecutive5xx?: number; intervalMs?: number; baseEjectionMs?: number; maxEjectionPercent?: number };
   maxRequests?: number;
+  /** mTLS to the endpoints (Istio's ISTIO_MUTUAL). */
+  tls?: TransportSocket;
 }
 
 const duration = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
@@ -38,6 +41,30 @@ export function edsCluster(name: string, policy: ClusterPolicy = {}): AnyMessage
       success_rate_request_volume: { value: 100 },
     };
   }
+  if (policy.tls) c.transport_socket = policy.tls;
   if (policy.maxRequests) c.circuit_breakers = { thresholds: [{ max_requests: { value: policy.maxRequests } }] };
   return toAny("envoy.config.cluster.v3.Cluster", c);
+}
+
+/** A sidecar's inbound cluster: the application on localhost behind the proxy. */
+export function inboundStaticCluster(name: string, port: number): AnyMessage {
+  return toAny("envoy.config.cluster.v3.Cluster", {
+    name,
+    type: "STATIC",
+    connect_timeout: { seconds: 10 },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }],
+    },
+  });
+}
+
+/** Istio's PassthroughCluster: traffic to destinations the mesh does not know goes where it was headed. */
+export function passthroughCluster(): AnyMessage {
+  return toAny("envoy.config.cluster.v3.Cluster", {
+    name: "PassthroughCluster",
+    type: "ORIGINAL_DST",
+    lb_policy: "CLUSTER_PROVIDED",
+    connect_timeout: { seconds: 10 },
+  });
 }

@@ -2,7 +2,12 @@ import { type AnyMessage, toAny } from "../protos.js";
 
 export interface LocalityEndpoints {
   locality: { region: string; zone: string; subzone: string };
-  endpoints: Array<{ address: string; port: number; healthy: boolean }>;
+  endpoints: Array<{
+    address: string;
+    port: number;
+    healthy: boolean /** Several endpoints behind one address (an east-west gateway) weigh as many. */;
+    weight?: number;
+  }>;
 }
 
 /** ClusterLoadAssignment: endpoints grouped by locality, each locality weighted by its size. */
@@ -13,10 +18,11 @@ export function clusterLoadAssignment(clusterName: string, localities: LocalityE
       .filter((l) => l.endpoints.length)
       .map((l) => ({
         locality: { region: l.locality.region, zone: l.locality.zone, sub_zone: l.locality.subzone },
-        load_balancing_weight: { value: l.endpoints.length },
+        load_balancing_weight: { value: l.endpoints.reduce((n, e) => n + (e.weight ?? 1), 0) },
         lb_endpoints: l.endpoints.map((e) => ({
           endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
           health_status: e.healthy ? "HEALTHY" : "UNHEALTHY",
+          ...(e.weight && e.weight !== 1 ? { load_balancing_weight: { value: e.weight } } : {}),
         })),
       })),
   });

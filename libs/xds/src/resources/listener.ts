@@ -1,4 +1,5 @@
 import { type AnyMessage, toAny } from "../protos.js";
+import type { TransportSocket } from "./tls.js";
 
 /**
  * A proxyless gRPC client's listener: named `<host>:<port>` (the xds:/// target), an
@@ -14,4 +15,102 @@ export function proxylessListener(name: string, routeConfigName: string): AnyMes
     ],
   });
   return toAny("envoy.config.listener.v3.Listener", { name, api_listener: { api_listener: hcm } });
+}
+
+const router = () => ({ name: "envoy.filters.http.router", typed_config: toAny("envoy.extensions.filters.http.router.v3.Router", {}) });
+const fault = () => ({ name: "envoy.filters.http.fault", typed_config: toAny("envoy.extensions.filters.http.fault.v3.HTTPFault", {}) });
+const hcmFilter = (hcm: Record<string, unknown>) => ({
+  name: "envoy.filters.network.http_connection_manager",
+  typed_config: toAny("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", hcm),
+});
+const address = (ip: string, port: number) => ({ socket_address: { address: ip, port_value: port } });
+
+/**
+ * A proxyless gRPC server's listener (gRFC A36): the bound address, one filter chain whose
+ * routes are non-forwarding, and — when the server's namespace requires mTLS — a
+ * DownstreamTlsContext naming the bootstrap's certificate provider.
+ */
+export function grpcServerListener(name: string, ip: string, port: number, tls?: TransportSocket): AnyMessage {
+  const hcm = {
+    stat_prefix: name,
+    route_config: {
+      name: "inbound",
+      virtual_hosts: [{ name: "inbound", domains: ["*"], routes: [{ match: { prefix: "" }, non_forwarding_action: {}, decorator: { operation: "inbound" } }] }],
+    },
+    http_filters: [router()],
+  };
+  return toAny("envoy.config.listener.v3.Listener", {
+    name,
+    address: address(ip, port),
+    traffic_direction: "INBOUND",
+    filter_chains: [{ name: "inbound", filters: [hcmFilter(hcm)], ...(tls ? { transport_socket: tls } : {}) }],
+  });
+}
+
+/** A sidecar's outbound HTTP listener for one port: `0.0.0.0_<port>`, routes from RDS `<port>`. */
+export function outboundHttpListener(port: number): AnyMessage {
+  const name = `0.0.0.0_${port}`;
+  const hcm = {
+    stat_prefix: `outbound_${name}`,
+    rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: String(port) },
+    http_filters: [fault(), router()],
+  };
+  return toAny("envoy.config.listener.v3.Listener", {
+    name,
+    address: address("0.0.0.0", port),
+    traffic_direction: "OUTBOUND",
+    bind_to_port: { value: false },
+    filter_chains: [{ filters: [hcmFilter(hcm)] }],
+  });
+}
+
+/** Istio's `virtualOutbound` (15001): takes redirected traffic and hands it to the listener of its original port; the rest passes through. */
+export function virtualOutboundListener(): AnyMessage {
+  return toAny("envoy.config.listener.v3.Listener", {
+    name: "virtualOutbound",
+    address: address("0.0.0.0", 15001),
+    traffic_direction: "OUTBOUND",
+    use_original_dst: { value: true },
+    filter_chains: [
+      {
+        name: "PassthroughFilterChain",
+        filters: [
+          {
+            name: "envoy.filters.network.tcp_proxy",
+            typed_config: toAny("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy", { stat_prefix: "PassthroughCluster", cluster: "PassthroughCluster" }),
+          },
+        ],
+      },
+    ],
+  });
+}
+
+/**
+ * Istio's `virtualInbound` (15006) for one workload: a filter chain per port its services
+ * expose, routing to `inbound|<port>||`, with mTLS required when its namespace is STRICT.
+ */
+export function virtualInboundListener(ports: Array<{ port: number; cluster: string; tls?: TransportSocket }>): AnyMessage {
+  return toAny("envoy.config.listener.v3.Listener", {
+    name: "virtualInbound",
+    address: address("0.0.0.0", 15006),
+    traffic_direction: "INBOUND",
+    listener_filters: [
+      { name: "envoy.filters.listener.original_dst", typed_config: toAny("envoy.extensions.filters.listener.original_dst.v3.OriginalDst", {}) },
+    ],
+    filter_chains: ports.map((p) => ({
+      name: `inbound_0.0.0.0_${p.port}`,
+      filter_chain_match: { destination_port: { value: p.port } },
+      filters: [
+        hcmFilter({
+          stat_prefix: `inbound_0.0.0.0_${p.port}`,
+          route_config: {
+            name: `inbound|${p.port}||`,
+            virtual_hosts: [{ name: "inbound|http", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: p.cluster } }] }],
+          },
+          http_filters: [router()],
+        }),
+      ],
+      ...(p.tls ? { transport_socket: p.tls } : {}),
+    })),
+  });
 }

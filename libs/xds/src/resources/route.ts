@@ -67,12 +67,24 @@ function envoyAction(a: RouteAction): { route: Record<string, unknown>; typed_pe
   return { route, typed_per_filter_config: { "envoy.filters.http.fault": toAny("envoy.extensions.filters.http.fault.v3.HTTPFault", fault) } };
 }
 
+export interface VirtualHost {
+  name: string;
+  domains: string[];
+  routes: Route[];
+}
+
+const envoyVirtualHost = (v: VirtualHost) => ({
+  name: v.name,
+  domains: v.domains,
+  routes: v.routes.map((r) => ({ ...(r.name ? { name: r.name } : {}), match: envoyMatch(r.match), ...envoyAction(r.action) })),
+});
+
 /** A route configuration with one virtual host: the routes in order, first match wins. */
 export function routeConfiguration(name: string, domains: string[], routes: Route[]): AnyMessage {
-  return toAny("envoy.config.route.v3.RouteConfiguration", {
-    name,
-    virtual_hosts: [
-      { name, domains, routes: routes.map((r) => ({ ...(r.name ? { name: r.name } : {}), match: envoyMatch(r.match), ...envoyAction(r.action) })) },
-    ],
-  });
+  return virtualHostsRouteConfiguration(name, [{ name, domains, routes }]);
+}
+
+/** A sidecar's route configuration for one port (RDS `<port>`): a virtual host per service on it. */
+export function virtualHostsRouteConfiguration(name: string, hosts: VirtualHost[]): AnyMessage {
+  return toAny("envoy.config.route.v3.RouteConfiguration", { name, virtual_hosts: hosts.map(envoyVirtualHost), validate_clusters: { value: false } });
 }

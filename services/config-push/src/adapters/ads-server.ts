@@ -1,11 +1,15 @@
+import { X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
+import { parseSpiffeId } from "@isthmus/pki";
 import { adsServiceDefinition, type CachedResource, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import { authorizeSecret, checkProxyIdentity, type ProxyInfo, parseNode, type XdsNode } from "../domain/proxy.js";
 import { type DeltaRequest, DeltaStream } from "./delta-ads.js";
+import { PushQueue } from "./push-queue.js";
 
 interface DiscoveryRequest {
   version_info: string;
-  node?: { id?: string };
+  node?: XdsNode;
   resource_names: string[];
   type_url: string;
   response_nonce: string;
@@ -24,11 +28,32 @@ export interface TypeState {
 
 export interface ProxyConnection {
   id: string;
+  info: ProxyInfo;
   connectedAt: Date;
   types: Map<string, TypeState>;
+  cache: SnapshotCache;
+  /** Types changed in the cache and not yet pushed (waiting for a push slot). */
+  pending: Set<TypeUrl>;
+  flush(): boolean;
+}
+
+/** How proxies are given their view of the mesh. */
+export interface ViewSource {
+  acquire(p: ProxyInfo): SnapshotCache;
+  release(cache: SnapshotCache): void;
+}
+
+export interface AdsServerOptions {
+  mesh: string;
+  trustDomain: string;
+  /** At most this many proxies with a push sent and not yet ACKed (Istio's PILOT_PUSH_THROTTLE). */
+  maxConcurrentPushes?: number;
+  log?: BusLogger;
 }
 
 const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
+const KNOWN = new Set<string>(Object.values(TYPE));
+type Stream<T> = grpc.ServerDuplexStream<T, unknown>;
 
 /**
  * Subscriptions are mostly identical across proxies (every sidecar of a namespace asks for
@@ -37,7 +62,8 @@ const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
 export class SubscriptionSets {
   private readonly sets = new Map<string, Set<string>>();
   intern(names: string[]): Set<string> {
-    const key = names.length < 2 ? names.join("\n") : [...names].sort().join("\n");
+    // Keyed in the order given: proxies of one kind list their names in the same order.
+    const key = names.join("\n");
     let s = this.sets.get(key);
     if (!s) {
       s = new Set(names);
@@ -46,55 +72,102 @@ export class SubscriptionSets {
     return s;
   }
 }
-const KNOWN = new Set<string>(Object.values(TYPE));
+
+/** The SPIFFE identity in a TLS peer's certificate, if the stream is mutually authenticated. */
+function peerIdentity(stream: Stream<unknown>): ReturnType<typeof parseSpiffeId> {
+  const raw = (stream.getAuthContext?.()?.sslPeerCertificate as { raw?: Buffer } | undefined)?.raw;
+  if (!raw) return undefined;
+  const san = new X509Certificate(raw).subjectAltName ?? "";
+  const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(san)?.[1];
+  return uri ? parseSpiffeId(uri) : undefined;
+}
 
 /**
- * State-of-the-world ADS. A response carries every subscribed resource of a type at the
- * cache's version, with a nonce; a request echoing that nonce is an ACK, or a NACK when it
- * has error_detail — a NACKed proxy is not sent that version again and stays on its last
- * good one. Cache changes go only to proxies whose subscribed types changed.
+ * ADS, state of the world and delta. A response carries every subscribed resource of a type
+ * at the view's version, with a nonce; a request echoing that nonce is an ACK, or a NACK
+ * when it has error_detail — a NACKed proxy is not sent that version again and stays on its
+ * last good one. Cache changes go only to the proxies of that view whose types changed, at
+ * most `maxConcurrentPushes` at a time.
  */
 export class AdsServer {
-  readonly proxies = new Map<grpc.ServerDuplexStream<DiscoveryRequest, unknown>, ProxyConnection>();
+  readonly proxies = new Map<Stream<DiscoveryRequest>, ProxyConnection>();
+  readonly delta = new Set<DeltaStream>();
+  private readonly byCache = new Map<SnapshotCache, Set<ProxyConnection | DeltaStream>>();
   private server: grpc.Server | undefined;
   private nonce = 0;
-  private unsubscribe: (() => void) | undefined;
   responses = 0;
   bytesSent = 0;
+  refusedStreams = 0;
   private readonly subscriptions = new SubscriptionSets();
+  readonly queue: PushQueue;
+  private readonly log: BusLogger;
   /** Told whenever a proxy connects, is sent something, ACKs, NACKs or goes away. */
-  onStatus: (p: ProxyConnection, connected: boolean) => void = () => {};
+  onStatus: (p: ProxyConnection | DeltaStream, connected: boolean) => void = () => {};
 
   constructor(
-    private readonly cache: SnapshotCache,
-    private readonly log: BusLogger = silentLogger,
-  ) {}
+    private readonly views: ViewSource,
+    private readonly o: AdsServerOptions,
+  ) {
+    this.log = o.log ?? silentLogger;
+    this.queue = new PushQueue(o.maxConcurrentPushes ?? 1_000);
+  }
 
-  private send(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): void {
-    const version = this.cache.version(type);
+  /** Identify a stream's proxy on its first request; undefined (and the stream ended with the reason) if it may not connect. */
+  private admit(stream: Stream<unknown>, node: XdsNode | undefined): { info: ProxyInfo; cache: SnapshotCache } | undefined {
+    const info = parseNode(node);
+    const reason = checkProxyIdentity(info, peerIdentity(stream), { mesh: this.o.mesh, trustDomain: this.o.trustDomain });
+    if (reason) {
+      this.refusedStreams++;
+      this.log.warn({ proxy: info.id, peer: stream.getPeer(), reason }, "xDS stream refused");
+      stream.emit("error", { code: grpc.status.PERMISSION_DENIED, details: reason });
+      return undefined;
+    }
+    return { info, cache: this.views.acquire(info) };
+  }
+
+  private track(cache: SnapshotCache, c: ProxyConnection | DeltaStream): void {
+    let set = this.byCache.get(cache);
+    if (!set) {
+      set = new Set();
+      this.byCache.set(cache, set);
+    }
+    set.add(c);
+  }
+
+  private untrack(cache: SnapshotCache, c: ProxyConnection | DeltaStream): void {
+    const set = this.byCache.get(cache);
+    set?.delete(c);
+    if (set && !set.size) this.byCache.delete(cache);
+    this.queue.forget(c);
+    this.views.release(cache);
+  }
+
+  private send(stream: Stream<DiscoveryRequest>, p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): boolean {
+    const cache = p.cache;
+    const version = cache.version(type);
     let resources: CachedResource[] | undefined;
-    // Only Listener and Cluster responses must carry the whole state; for routes and
-    // endpoints the changed resources are enough (what most pushes are: one EDS change).
+    // Only Listener and Cluster responses must carry the whole state; for routes, endpoints
+    // and secrets the changed resources are enough (what most pushes are: one EDS change).
     // Walk the (small) change set, not the proxy's (large) subscription.
     if (!full && !WILDCARD_TYPES.has(type) && st.sent) {
-      const changed = this.cache.changedSince(type, st.sent);
+      const changed = cache.changedSince(type, st.sent);
       if (changed) {
         const names = st.names;
         resources = [];
         for (const n of changed) {
           if (names !== "*" && !names.has(n)) continue;
-          const r = this.cache.getOne(type, n);
+          const r = cache.getOne(type, n);
           if (r) resources.push(r);
         }
         if (!resources.length) {
           // Nothing this proxy subscribes to changed: it already holds the current state.
           st.sent = version;
           st.acked = version;
-          return;
+          return false;
         }
       }
     }
-    resources ??= this.cache.get(type, st.names === "*" ? undefined : st.names);
+    resources ??= cache.get(type, st.names === "*" ? undefined : st.names);
     st.sent = version;
     st.nonce = String(++this.nonce);
     this.responses++;
@@ -102,13 +175,35 @@ export class AdsServer {
     stream.write({ version_info: version, resources: resources.map((r) => r.any), type_url: type, nonce: st.nonce });
     this.log.debug({ proxy: p.id, type, version, count: resources.length }, "pushed");
     this.onStatus(p, true);
+    return true;
   }
 
-  private onRequest(stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>, req: DiscoveryRequest): void {
+  private onRequest(stream: Stream<DiscoveryRequest>, req: DiscoveryRequest): void {
     let p = this.proxies.get(stream);
     if (!p) {
-      p = { id: req.node?.id ?? "unknown", connectedAt: new Date(), types: new Map() };
+      const admitted = this.admit(stream, req.node);
+      if (!admitted) return;
+      const { info, cache } = admitted;
+      const conn: ProxyConnection = {
+        id: info.id,
+        info,
+        connectedAt: new Date(),
+        types: new Map(),
+        cache,
+        pending: new Set(),
+        flush: () => {
+          let wrote = false;
+          for (const type of conn.pending) {
+            const st = conn.types.get(type);
+            if (st && st.sent !== cache.version(type) && st.nacked !== cache.version(type)) wrote = this.send(stream, conn, type, st, false) || wrote;
+          }
+          conn.pending.clear();
+          return wrote;
+        },
+      };
+      p = conn;
       this.proxies.set(stream, p);
+      this.track(cache, p);
     }
     const type = req.type_url;
     if (!KNOWN.has(type)) {
@@ -131,33 +226,47 @@ export class AdsServer {
         st.nacked = undefined;
         st.error = undefined;
       }
+      this.queue.done(p);
       this.onStatus(p, true);
     }
-    const names = req.resource_names.length === 0 && WILDCARD_TYPES.has(type) ? "*" : new Set(req.resource_names);
-    const changed =
-      names === "*" ? st.names !== "*" : st.names === "*" || names.size !== st.names.size || [...names].some((n) => !(st.names as Set<string>).has(n));
+    let requested = req.resource_names;
+    if (type === TYPE.secret) requested = this.authorizedSecrets(p, requested, st);
+    const names = requested.length === 0 && WILDCARD_TYPES.has(type) ? "*" : this.subscriptions.intern(requested);
+    const changed = names === "*" ? st.names !== "*" : st.names !== names;
     st.names = names;
-    const version = this.cache.version(type as TypeUrl);
+    const version = p.cache.version(type as TypeUrl);
     if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st);
   }
 
-  /** Delta (incremental) streams. */
-  readonly delta = new Set<DeltaStream>();
-
-  private push(types: TypeUrl[]): void {
-    for (const d of this.delta) d.pushAll(types);
-    for (const [stream, p] of this.proxies) {
-      for (const type of types) {
-        const st = p.types.get(type);
-        if (st && st.sent !== this.cache.version(type)) this.send(stream, p, type, st, false);
-      }
+  /** SDS names this proxy may have; the others are refused, logged and reported in its status. */
+  private authorizedSecrets(p: { id: string; info: ProxyInfo }, names: string[], st: { error?: string }): string[] {
+    const ok: string[] = [];
+    const refused: string[] = [];
+    for (const n of names) {
+      const reason = authorizeSecret(n, p.info.namespace);
+      if (reason) refused.push(reason);
+      else ok.push(n);
     }
+    if (refused.length) {
+      st.error = refused.join("; ");
+      this.log.warn({ proxy: p.id, refused }, "secret request refused");
+    }
+    return ok;
+  }
+
+  /** A view's cache changed: queue its proxies (those subscribed to a changed type) for a push. */
+  push(cache: SnapshotCache, types: TypeUrl[]): void {
+    for (const c of this.byCache.get(cache) ?? []) {
+      for (const t of types) if (c.types.has(t)) c.pending.add(t);
+      if (c.pending.size) this.queue.add(c);
+    }
+    this.queue.drain();
   }
 
   async listen(host: string, port: number, creds = grpc.ServerCredentials.createInsecure()): Promise<number> {
     const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
     server.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (stream: grpc.ServerDuplexStream<DiscoveryRequest, unknown>) => {
+      StreamAggregatedResources: (stream: Stream<DiscoveryRequest>) => {
         stream.on("data", (req: DiscoveryRequest) => {
           try {
             this.onRequest(stream, req);
@@ -167,7 +276,10 @@ export class AdsServer {
         });
         const gone = () => {
           const p = this.proxies.get(stream);
-          if (p && this.proxies.delete(stream)) this.onStatus(p, false);
+          if (p && this.proxies.delete(stream)) {
+            this.untrack(p.cache, p);
+            this.onStatus(p, false);
+          }
         };
         stream.on("end", () => {
           gone();
@@ -176,25 +288,32 @@ export class AdsServer {
         stream.on("error", gone);
         stream.on("cancelled", gone);
       },
-      DeltaAggregatedResources: (stream: grpc.ServerDuplexStream<DeltaRequest, unknown>) => {
-        const d = new DeltaStream(
-          stream,
-          this.cache,
-          () => String(++this.nonce),
-          this.log,
-          (n) => {
-            this.bytesSent += n;
-          },
-        );
-        this.delta.add(d);
+      DeltaAggregatedResources: (stream: Stream<DeltaRequest>) => {
+        let d: DeltaStream | undefined;
         stream.on("data", (req: DeltaRequest) => {
           try {
+            if (!d) {
+              const admitted = this.admit(stream, req.node);
+              if (!admitted) return;
+              d = new DeltaStream(stream, admitted.info, admitted.cache, () => String(++this.nonce), {
+                log: this.log,
+                countBytes: (n) => {
+                  this.bytesSent += n;
+                },
+                authorizeSecrets: (names, st) => this.authorizedSecrets(d as DeltaStream, names, st),
+                acked: (s) => this.queue.done(s),
+              });
+              this.delta.add(d);
+              this.track(admitted.cache, d);
+            }
             d.onRequest(req);
           } catch (err) {
             this.log.warn({ err: String(err) }, "bad delta discovery request");
           }
         });
-        const gone = () => this.delta.delete(d);
+        const gone = () => {
+          if (d && this.delta.delete(d)) this.untrack(d.cache, d);
+        };
         stream.on("end", () => {
           gone();
           stream.end();
@@ -203,13 +322,12 @@ export class AdsServer {
         stream.on("cancelled", gone);
       },
     });
-    this.unsubscribe = this.cache.onChange((types) => this.push(types));
     this.server = server;
     return new Promise((resolve, reject) => server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
   }
 
   async stop(): Promise<void> {
-    this.unsubscribe?.();
+    this.queue.stop();
     const s = this.server;
     if (!s) return;
     await new Promise<void>((resolve) => {

@@ -1,9 +1,10 @@
 import type * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
 import { type CachedResource, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import type { ProxyInfo, XdsNode } from "../domain/proxy.js";
 
 export interface DeltaRequest {
-  node?: { id?: string };
+  node?: XdsNode;
   type_url: string;
   resource_names_subscribe: string[];
   resource_names_unsubscribe: string[];
@@ -12,7 +13,7 @@ export interface DeltaRequest {
   error_detail?: { message?: string } | null;
 }
 
-interface DeltaTypeState {
+export interface DeltaTypeState {
   wildcard: boolean;
   names: Set<string>;
   /** name -> version the proxy has (from initial_resource_versions, then what we sent). */
@@ -20,13 +21,26 @@ interface DeltaTypeState {
   /** The cache version this stream was last brought up to. */
   at?: string;
   nonce?: string;
-  nackedNonce?: string;
+  /** Cache version of the last response, and what the proxy said about it (as in state of the world). */
+  sent?: string;
+  acked?: string;
+  nacked?: string;
   error?: string;
+  nackedNonce?: string;
   ackedNonce?: string;
 }
 
 const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
 const KNOWN = new Set<string>(Object.values(TYPE));
+
+export interface DeltaStreamOptions {
+  log?: BusLogger;
+  countBytes?: (n: number) => void;
+  /** SDS names this proxy may have (the rest is refused and reported in st.error). */
+  authorizeSecrets?: (names: string[], st: DeltaTypeState) => string[];
+  /** The proxy answered a response (ACK or NACK). */
+  acked?: (s: DeltaStream) => void;
+}
 
 /**
  * Incremental (delta) ADS on one stream: only resources whose version differs from what
@@ -35,19 +49,24 @@ const KNOWN = new Set<string>(Object.values(TYPE));
  */
 export class DeltaStream {
   readonly types = new Map<string, DeltaTypeState>();
-  id = "unknown";
+  readonly id: string;
+  readonly connectedAt = new Date();
+  readonly pending = new Set<TypeUrl>();
   resourcesSent = 0;
+  private readonly log: BusLogger;
 
   constructor(
     private readonly stream: grpc.ServerDuplexStream<DeltaRequest, unknown>,
-    private readonly cache: SnapshotCache,
+    readonly info: ProxyInfo,
+    readonly cache: SnapshotCache,
     private readonly nextNonce: () => string,
-    private readonly log: BusLogger = silentLogger,
-    private readonly countBytes: (n: number) => void = () => {},
-  ) {}
+    private readonly o: DeltaStreamOptions = {},
+  ) {
+    this.id = info.id;
+    this.log = o.log ?? silentLogger;
+  }
 
   onRequest(req: DeltaRequest): void {
-    if (req.node?.id) this.id = req.node.id;
     const type = req.type_url;
     if (!KNOWN.has(type)) {
       this.log.warn({ proxy: this.id, type }, "delta request for an unknown resource type ignored");
@@ -65,16 +84,22 @@ export class DeltaStream {
     }
     if (req.response_nonce) {
       if (req.response_nonce !== st.nonce) return;
+      this.o.acked?.(this);
       if (req.error_detail?.message) {
         st.nackedNonce = req.response_nonce;
+        st.nacked = st.sent;
         st.error = req.error_detail.message;
         this.log.warn({ proxy: this.id, type, error: st.error }, "delta NACK");
         return;
       }
       st.ackedNonce = req.response_nonce;
+      st.acked = st.sent;
+      st.nacked = undefined;
       st.error = undefined;
     }
-    for (const n of req.resource_names_subscribe) if (n !== "*") st.names.add(n);
+    let subscribe = req.resource_names_subscribe;
+    if (type === TYPE.secret && this.o.authorizeSecrets) subscribe = this.o.authorizeSecrets(subscribe, st);
+    for (const n of subscribe) if (n !== "*") st.names.add(n);
     for (const n of req.resource_names_unsubscribe) {
       if (n === "*") st.wildcard = false;
       st.names.delete(n);
@@ -83,10 +108,10 @@ export class DeltaStream {
     this.push(type as TypeUrl);
   }
 
-  /** Send what changed for one type; nothing when nothing did. */
-  push(type: TypeUrl, incremental = false): void {
+  /** Send what changed for one type; false when nothing did. */
+  push(type: TypeUrl, incremental = false): boolean {
     const st = this.types.get(type);
-    if (!st) return;
+    if (!st) return false;
     const resources: Array<{ name: string; version: string; resource: CachedResource["any"] }> = [];
     const removed: string[] = [];
     const changed = incremental && st.at ? this.cache.changedSince(type, st.at) : undefined;
@@ -115,14 +140,24 @@ export class DeltaStream {
       }
     }
     st.at = this.cache.version(type);
-    if (!resources.length && !removed.length) return;
+    if (!resources.length && !removed.length) {
+      // It already holds all of it.
+      if (!st.sent || st.acked === st.sent) st.sent = st.acked = st.at;
+      return false;
+    }
     st.nonce = this.nextNonce();
+    st.sent = st.at;
     this.resourcesSent += resources.length;
-    for (const r of resources) this.countBytes(r.resource.value.length);
-    this.stream.write({ system_version_info: this.cache.version(type), resources, type_url: type, removed_resources: removed, nonce: st.nonce });
+    for (const r of resources) this.o.countBytes?.(r.resource.value.length);
+    this.stream.write({ system_version_info: st.at, resources, type_url: type, removed_resources: removed, nonce: st.nonce });
+    return true;
   }
 
-  pushAll(types: TypeUrl[]): void {
-    for (const t of types) if (this.types.has(t)) this.push(t, true);
+  /** Push the pending types (the push queue calls this when it is this stream's turn). */
+  flush(): boolean {
+    let wrote = false;
+    for (const t of this.pending) if (this.types.has(t)) wrote = this.push(t, true) || wrote;
+    this.pending.clear();
+    return wrote;
   }
 }

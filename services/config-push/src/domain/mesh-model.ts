@@ -6,6 +6,7 @@ type Endpoint = ServiceState["endpoints"][number];
 
 export interface HostPort {
   host: string;
+  namespace: string;
   port: number;
   portName: string;
   protocol: string;
@@ -20,6 +21,38 @@ export interface HostPort {
 export class MeshModel {
   private readonly services = new Map<string, ServiceState>();
   private readonly configs = new Map<string, ConfigResource>();
+  /** East-west gateway addresses per network. */
+  readonly gateways = new Map<string, Array<{ address: string; port: number }>>();
+  /** Roots per trust domain, from the CA's TrustBundleUpdated. */
+  readonly trustBundles = new Map<string, string[]>();
+
+  allConfigs(): Iterable<ConfigResource> {
+    return this.configs.values();
+  }
+
+  /** Every root of every trust domain the mesh trusts, sorted, without duplicates. */
+  roots(): string[] {
+    return [...new Set([...this.trustBundles.values()].flat())].sort();
+  }
+
+  /**
+   * The ports a sidecar's own workload serves (its inbound side): the service ports whose
+   * endpoints are this pod (or, without a pod name, this address).
+   */
+  inboundOf(p: { pod?: string; namespace?: string; ip?: string }): Array<{ port: number; protocol: string; namespace: string }> {
+    const out = new Map<number, { port: number; protocol: string; namespace: string }>();
+    for (const s of this.services.values()) {
+      for (const e of s.endpoints) {
+        const mine = p.pod ? e.pod === p.pod && s.namespace === p.namespace : p.ip !== undefined && e.address === p.ip;
+        if (!mine) continue;
+        for (const port of s.ports) {
+          const target = e.ports[port.name] ?? port.targetPort ?? port.port;
+          if (!out.has(target)) out.set(target, { port: target, protocol: port.protocol, namespace: s.namespace });
+        }
+      }
+    }
+    return [...out.values()].sort((a, b) => a.port - b.port);
+  }
 
   upsertConfig(key: string, c: ConfigResource): void {
     this.configs.set(key, c);
@@ -58,7 +91,7 @@ export class MeshModel {
       for (const p of s.ports) {
         let hp = ports.get(p.port);
         if (!hp) {
-          hp = { host: s.hostname, port: p.port, portName: p.name, protocol: p.protocol, endpoints: [] };
+          hp = { host: s.hostname, namespace: s.namespace, port: p.port, portName: p.name, protocol: p.protocol, endpoints: [] };
           ports.set(p.port, hp);
         }
         for (const e of s.endpoints) {

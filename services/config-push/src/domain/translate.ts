@@ -1,78 +1,235 @@
 import { createHash } from "node:crypto";
 import {
   clusterLoadAssignment,
+  downstreamMtls,
   edsCluster,
+  fileCertificateSecret,
+  grpcServerListener,
+  grpcServerListenerName,
+  inboundCluster,
+  inboundStaticCluster,
   type LocalityEndpoints,
   outboundCluster,
+  outboundHttpListener,
+  outboundSni,
+  passthroughCluster,
   proxylessListener,
   type ResourceInput,
+  type Route,
+  rootCaSecret,
   routeConfiguration,
+  SDS_CERTIFICATE,
+  SDS_ROOT,
   TYPE,
   type TypeUrl,
+  upstreamMtls,
+  type VirtualHost,
+  virtualHostsRouteConfiguration,
+  virtualInboundListener,
+  virtualOutboundListener,
 } from "@isthmus/xds";
 import type { HostPort, MeshModel } from "./mesh-model.js";
+import { clientMtls, type MtlsMode, peerAuthenticationMode } from "./security.js";
 import { ConfigError, destinationPolicy, routesFor } from "./traffic.js";
 
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("base64url").slice(0, 16);
 
 /**
- * xDS resources for proxyless gRPC clients (and the outbound side of sidecars): per
- * host:port a listener `<host>:<port>` with routes to `outbound|<port>||<host>`, an EDS
- * cluster, and its endpoints grouped by locality. Only serving endpoints are sent.
+ * What a group of proxies sees. Every proxy of a view gets the same resources, so each is
+ * built and encoded once per view (and, through the shared memo, once across views).
  */
+export interface View {
+  flavour: "grpc" | "envoy";
+  /** The proxies' network: endpoints on other networks are reached through that network's east-west gateway. */
+  network: string;
+  /** Envoy only: the ports the proxies' own workload serves (their virtualInbound). */
+  inbound: Array<{ port: number; protocol: string; namespace: string }>;
+}
+
+export function viewKey(v: View): string {
+  return `${v.flavour}|${v.network}|${v.inbound.map((p) => `${p.namespace}/${p.port}/${p.protocol}`).join(",")}`;
+}
+
 export interface ConfigProblem {
   resource: string;
   reason: string;
 }
 
-export function translate(model: MeshModel, problems: ConfigProblem[] = []): Map<TypeUrl, Map<string, ResourceInput>> {
+export interface TranslateOptions {
+  trustDomain: string;
+  /** Where a sidecar's agent keeps its certificate files (the SDS `default` secret points there). */
+  sdsCertDir: string;
+}
+
+export const DEFAULT_TRANSLATE: TranslateOptions = { trustDomain: "cluster.local", sdsCertDir: "/var/run/secrets/workload-spiffe-credentials" };
+
+const HTTP_PROTOCOLS = new Set(["HTTP", "HTTP2", "GRPC"]);
+
+/**
+ * The xDS resources of one view.
+ * - Proxyless gRPC: per host:port a listener `<host>:<port>` whose routes go to
+ *   `outbound|<port>|<subset>|<host>`, EDS clusters and their endpoints, and a server
+ *   listener for each endpoint address (gRFC A36), mTLS through certificate providers.
+ * - Envoy: Istio's sidecar shape — `virtualOutbound`, `0.0.0.0_<port>` listeners with RDS
+ *   `<port>` (a virtual host per service), the same outbound clusters with SDS-based mTLS,
+ *   `virtualInbound` and `inbound|<port>||` for the proxy's own workload, `PassthroughCluster`,
+ *   and the SDS secrets `default` and `ROOTCA`.
+ * Only serving endpoints are sent; endpoints on another network become that network's gateway.
+ */
+export function translate(
+  model: MeshModel,
+  view: View = { flavour: "grpc", network: "", inbound: [] },
+  problems: ConfigProblem[] = [],
+  o: TranslateOptions = DEFAULT_TRANSLATE,
+): Map<TypeUrl, Map<string, ResourceInput>> {
+  const listeners = new Map<string, ResourceInput>();
+  const routes = new Map<string, ResourceInput>();
+  const clusters = new Map<string, ResourceInput>();
+  const endpoints = new Map<string, ResourceInput>();
+  const secrets = new Map<string, ResourceInput>();
   const out = new Map<TypeUrl, Map<string, ResourceInput>>([
-    [TYPE.listener, new Map()],
-    [TYPE.route, new Map()],
-    [TYPE.cluster, new Map()],
-    [TYPE.endpoint, new Map()],
+    [TYPE.listener, listeners],
+    [TYPE.route, routes],
+    [TYPE.cluster, clusters],
+    [TYPE.endpoint, endpoints],
   ]);
+  const modes = new Map<string, MtlsMode>();
+  const modeOf = (ns: string) => {
+    let m = modes.get(ns);
+    if (!m) {
+      m = peerAuthenticationMode(model.allConfigs(), ns);
+      modes.set(ns, m);
+    }
+    return m;
+  };
+  const envoy = view.flavour === "envoy";
+  const vhostsByPort = new Map<number, VirtualHost[]>();
+  const serverListeners = new Map<string, { ip: string; port: number; strict: boolean }>();
+
   for (const hp of model.hostPorts()) {
     const name = `${hp.host}:${hp.port}`;
     const { vs, dr } = model.configFor(hp.host);
-    out.get(TYPE.listener)?.set(name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) });
-    const domains = [name, hp.host];
-    let routes: ReturnType<typeof routesFor>;
+    let hostRoutes: Route[];
     try {
-      routes = routesFor(hp.host, hp.port, vs);
+      hostRoutes = routesFor(hp.host, hp.port, vs);
     } catch (err) {
       // A VirtualService that cannot be translated is skipped, with its reason; the host keeps default routing.
       if (!(err instanceof ConfigError)) throw err;
       problems.push({ resource: `VirtualService ${vs?.namespace}/${vs?.name}`, reason: err.message });
-      routes = routesFor(hp.host, hp.port, undefined);
+      hostRoutes = routesFor(hp.host, hp.port, undefined);
     }
-    out.get(TYPE.route)?.set(name, { hash: hash(["r", name, domains, routes]), build: () => routeConfiguration(name, domains, routes) });
+    if (envoy) {
+      if (HTTP_PROTOCOLS.has(hp.protocol)) {
+        const hosts = vhostsByPort.get(hp.port) ?? [];
+        hosts.push({ name, domains: [hp.host, name], routes: hostRoutes });
+        vhostsByPort.set(hp.port, hosts);
+      }
+    } else {
+      listeners.set(name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) });
+      const domains = [name, hp.host];
+      routes.set(name, { hash: hash(["r", name, domains, hostRoutes]), build: () => routeConfiguration(name, domains, hostRoutes) });
+      for (const e of hp.endpoints) {
+        const key = grpcServerListenerName(e.address, e.targetPort);
+        const strict = modeOf(hp.namespace) === "STRICT";
+        const prev = serverListeners.get(key);
+        serverListeners.set(key, { ip: e.address, port: e.targetPort, strict: strict || (prev?.strict ?? false) });
+      }
+    }
     const { policy, subsets } = destinationPolicy(dr);
+    const mtls = clientMtls(dr, modeOf(hp.namespace));
+    const spiffeIds = mtls
+      ? [...new Set(hp.endpoints.filter((e) => e.serviceAccount).map((e) => `spiffe://${o.trustDomain}/ns/${hp.namespace}/sa/${e.serviceAccount}`))].sort()
+      : [];
     // The default cluster with every endpoint, and one per DestinationRule subset.
     for (const c of [{ name: "", labels: {} as Record<string, string>, policy }, ...subsets]) {
       const cluster = outboundCluster(hp.port, hp.host, c.name);
-      out.get(TYPE.cluster)?.set(cluster, { hash: hash(["c", cluster, c.policy]), build: () => edsCluster(cluster, c.policy) });
-      const localities = localitiesOf(hp, c.labels);
-      out.get(TYPE.endpoint)?.set(cluster, { hash: hash(["e", cluster, localities]), build: () => clusterLoadAssignment(cluster, localities) });
+      const tlsInput = mtls ? { spiffeIds, sni: envoy ? outboundSni(hp.port, hp.host, c.name) : undefined } : undefined;
+      clusters.set(cluster, {
+        hash: hash(["c", view.flavour, cluster, c.policy, tlsInput, o.trustDomain]),
+        build: () =>
+          edsCluster(cluster, {
+            ...c.policy,
+            ...(tlsInput
+              ? { tls: upstreamMtls({ flavour: view.flavour, spiffeIds, trustDomain: o.trustDomain, ...(tlsInput.sni ? { sni: tlsInput.sni } : {}) }) }
+              : {}),
+          }),
+      });
+      const localities = localitiesOf(hp, c.labels, view.network, model.gateways);
+      endpoints.set(cluster, { hash: hash(["e", cluster, localities]), build: () => clusterLoadAssignment(cluster, localities) });
     }
+  }
+
+  for (const [name, l] of serverListeners) {
+    listeners.set(name, {
+      hash: hash(["sl", name, l.strict]),
+      build: () => grpcServerListener(name, l.ip, l.port, l.strict ? downstreamMtls({ flavour: "grpc" }) : undefined),
+    });
+  }
+
+  if (envoy) {
+    listeners.set("virtualOutbound", { hash: hash(["vo"]), build: virtualOutboundListener });
+    clusters.set("PassthroughCluster", { hash: hash(["pc"]), build: passthroughCluster });
+    for (const [port, hosts] of vhostsByPort) {
+      const listener = `0.0.0.0_${port}`;
+      listeners.set(listener, { hash: hash(["ol", port]), build: () => outboundHttpListener(port) });
+      routes.set(String(port), { hash: hash(["rp", port, hosts]), build: () => virtualHostsRouteConfiguration(String(port), hosts) });
+    }
+    const inbound = view.inbound.map((p) => ({ port: p.port, cluster: inboundCluster(p.port), strict: modeOf(p.namespace) === "STRICT" }));
+    listeners.set("virtualInbound", {
+      hash: hash(["vi", inbound]),
+      build: () =>
+        virtualInboundListener(inbound.map((p) => ({ port: p.port, cluster: p.cluster, ...(p.strict ? { tls: downstreamMtls({ flavour: "envoy" }) } : {}) }))),
+    });
+    for (const p of inbound) clusters.set(p.cluster, { hash: hash(["ic", p.cluster, p.port]), build: () => inboundStaticCluster(p.cluster, p.port) });
+    const roots = model.roots();
+    if (roots.length) secrets.set(SDS_ROOT, { hash: hash(["s", SDS_ROOT, roots]), build: () => rootCaSecret(SDS_ROOT, roots) });
+    secrets.set(SDS_CERTIFICATE, { hash: hash(["s", SDS_CERTIFICATE, o.sdsCertDir]), build: () => fileCertificateSecret(SDS_CERTIFICATE, o.sdsCertDir) });
+    out.set(TYPE.secret, secrets);
   }
   return out;
 }
 
-function localitiesOf(hp: HostPort, labels: Record<string, string>): LocalityEndpoints[] {
-  const byLocality = new Map<string, LocalityEndpoints>();
+/**
+ * Endpoints grouped by locality. An endpoint on another network than the proxies' is not
+ * reachable directly: like Istio, it is replaced by its network's east-west gateway,
+ * weighted by how many endpoints the gateway stands for, or dropped when the network has no
+ * gateway. A view without a network sees every endpoint as it is.
+ */
+export function localitiesOf(
+  hp: HostPort,
+  labels: Record<string, string>,
+  network = "",
+  gateways: ReadonlyMap<string, Array<{ address: string; port: number }>> = new Map(),
+): LocalityEndpoints[] {
+  const byLocality = new Map<string, { locality: LocalityEndpoints["locality"]; endpoints: Map<string, LocalityEndpoints["endpoints"][number]> }>();
   for (const e of hp.endpoints) {
     if (!e.serving) continue;
     if (!Object.entries(labels).every(([k, v]) => e.labels[k] === v)) continue;
+    let address = e.address;
+    let port = e.targetPort;
+    if (network && e.network && e.network !== network) {
+      const gw = gateways.get(e.network)?.[0];
+      if (!gw) continue;
+      address = gw.address;
+      port = gw.port;
+    }
     const k = `${e.locality.region}/${e.locality.zone}/${e.locality.subzone}`;
     let l = byLocality.get(k);
     if (!l) {
-      l = { locality: e.locality, endpoints: [] };
+      l = { locality: e.locality, endpoints: new Map() };
       byLocality.set(k, l);
     }
-    l.endpoints.push({ address: e.address, port: e.targetPort, healthy: e.ready });
+    const ek = `${address}|${port}`;
+    const seen = l.endpoints.get(ek);
+    if (seen) {
+      seen.weight = (seen.weight ?? 1) + 1;
+      seen.healthy ||= e.ready;
+    } else l.endpoints.set(ek, { address, port, healthy: e.ready });
   }
   return [...byLocality.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([, l]) => ({ ...l, endpoints: l.endpoints.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1)) }));
+    .map(([, l]) => ({
+      locality: l.locality,
+      endpoints: [...l.endpoints.values()].sort((a, b) => (a.address === b.address ? a.port - b.port : a.address < b.address ? -1 : 1)),
+    }));
 }

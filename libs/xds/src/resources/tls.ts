@@ -1,0 +1,63 @@
+import { type AnyMessage, toAny } from "../protos.js";
+
+/**
+ * TLS contexts, in the two shapes xDS clients understand:
+ * - proxyless gRPC reads certificates from the certificate-provider instances of its
+ *   bootstrap (gRFC A29; `file_watcher` over the files `isthmus agent` writes);
+ * - Envoy fetches them over SDS: `default` (its workload certificate) and `ROOTCA`.
+ * Either way the private key stays in the workload: config-push never holds one.
+ */
+export interface TransportSocket {
+  name: string;
+  typed_config: AnyMessage;
+}
+
+export const SDS_CERTIFICATE = "default";
+export const SDS_ROOT = "ROOTCA";
+
+const sds = (name: string) => ({ name, sds_config: { ads: {}, resource_api_version: "V3" } });
+const sanMatchers = (spiffeIds: string[], trustDomain: string) =>
+  spiffeIds.length ? spiffeIds.map((id) => ({ exact: id })) : [{ prefix: `spiffe://${trustDomain}/` }];
+
+function socket(type: string, ctx: Record<string, unknown>): TransportSocket {
+  return { name: "envoy.transport_sockets.tls", typed_config: toAny(type, ctx) };
+}
+
+/** Client side of mesh mTLS: present the workload certificate, accept only these SPIFFE ids (or any of the trust domain). */
+export function upstreamMtls(o: { flavour: "grpc" | "envoy"; instance?: string; spiffeIds: string[]; trustDomain: string; sni?: string }): TransportSocket {
+  const match_subject_alt_names = sanMatchers(o.spiffeIds, o.trustDomain);
+  const instance = o.instance ?? "default";
+  const common =
+    o.flavour === "grpc"
+      ? {
+          tls_certificate_provider_instance: { instance_name: instance },
+          validation_context: { ca_certificate_provider_instance: { instance_name: instance }, match_subject_alt_names },
+        }
+      : {
+          tls_certificate_sds_secret_configs: [sds(SDS_CERTIFICATE)],
+          combined_validation_context: { default_validation_context: { match_subject_alt_names }, validation_context_sds_secret_config: sds(SDS_ROOT) },
+          alpn_protocols: ["istio", "h2"],
+        };
+  return socket("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", { common_tls_context: common, ...(o.sni ? { sni: o.sni } : {}) });
+}
+
+/** Server side of mesh mTLS: the workload certificate, and a client certificate from the mesh's roots required. */
+export function downstreamMtls(o: { flavour: "grpc" | "envoy"; instance?: string }): TransportSocket {
+  const instance = o.instance ?? "default";
+  const common =
+    o.flavour === "grpc"
+      ? {
+          tls_certificate_provider_instance: { instance_name: instance },
+          validation_context: { ca_certificate_provider_instance: { instance_name: instance } },
+        }
+      : {
+          tls_certificate_sds_secret_configs: [sds(SDS_CERTIFICATE)],
+          combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: sds(SDS_ROOT) },
+          alpn_protocols: ["istio", "h2"],
+        };
+  return socket("envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext", {
+    common_tls_context: common,
+    require_client_certificate: { value: true },
+    ocsp_staple_policy: "LENIENT_STAPLING",
+  });
+}
