@@ -4,6 +4,7 @@ import { agent } from "./commands/agent.js";
 import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
 import { eventsTail } from "./commands/events-tail.js";
+import { type ConfigKind, proxyConfig } from "./commands/proxy-config.js";
 import { proxyStatus } from "./commands/proxy-status.js";
 import { pvlStatus } from "./commands/pvl.js";
 import { up } from "./commands/up.js";
@@ -125,6 +126,15 @@ export function buildProgram(): Command {
     .option("--mesh <id>", "mesh id", process.env.ISTHMUS_MESH ?? "default")
     .option("--all", "include disconnected proxies")
     .action((o) => proxyStatus(o));
+
+  program
+    .command("proxy-config")
+    .description("what config-push serves one proxy: clusters, listeners, routes, endpoints or secrets (from its /debug/config_dump)")
+    .addArgument(new Argument("<kind>", "resource kind").choices(["cluster", "listener", "route", "endpoint", "secret", "all"]))
+    .argument("<proxy-id>", "the proxy's xDS node id")
+    .option("--url <url>", "config-push's HTTP (health/debug) address", process.env.ISTHMUS_CONFIG_PUSH_URL ?? "http://127.0.0.1:15014")
+    .addOption(new Option("-o, --output <format>", "output").choices(["table", "json"]).default("table"))
+    .action((kind: ConfigKind, proxy: string, o: { url: string; output: "table" | "json" }) => proxyConfig({ kind, proxy, ...o }));
 
   program
     .command("agent")

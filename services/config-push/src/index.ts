@@ -7,3 +7,8 @@ export * from "./domain/sync-state.js";
 export * from "./domain/traffic.js";
 export * from "./domain/translate.js";
 export * from "./service.js";
+export * from "./adapters/debug.js";
+export * from "./adapters/push-queue.js";
+export * from "./domain/proxy.js";
+export * from "./domain/security.js";
+export * from "./views.js";

@@ -2,15 +2,24 @@ import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1, serviceStateV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
-import { type RunningConfigPush, startConfigPush } from "../src/index.js";
+import { type ConfigPushConfig, type RunningConfigPush, startConfigPush } from "../src/index.js";
+
+export interface TestEndpoint {
+  port: number;
+  labels?: Record<string, string>;
+  address?: string;
+  serviceAccount?: string;
+  network?: string;
+  pod?: string;
+}
 
 export interface Testbed {
   fx: MeshFixture;
   cp: RunningConfigPush;
   pub: Publisher;
   /** A service's state as discovery would publish it: endpoints on 127.0.0.1 at these ports. */
-  publishService(name: string, endpoints: Array<{ port: number; labels?: Record<string, string> }>): Promise<void>;
-  publishConfig(kind: "VirtualService" | "DestinationRule", name: string, spec: Record<string, unknown>): Promise<void>;
+  publishService(name: string, endpoints: TestEndpoint[], o?: { cluster?: string }): Promise<void>;
+  publishConfig(kind: "VirtualService" | "DestinationRule" | "PeerAuthentication", name: string, spec: Record<string, unknown>, namespace?: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -18,7 +27,11 @@ export interface Testbed {
  * config-push on a mesh of the test's own, and this process's gRPC xDS client pointed at it
  * (one bootstrap per test file: vitest runs each file in its own process).
  */
-export async function testbed(prefix: string, nodeId: string, o: { debounceMs?: number; instance?: string } = {}): Promise<Testbed> {
+export async function testbed(
+  prefix: string,
+  nodeId: string,
+  o: { debounceMs?: number; instance?: string; config?: Partial<ConfigPushConfig> } = {},
+): Promise<Testbed> {
   const fx = await meshFixture(prefix);
   const pub = new Publisher(fx.bus.js);
   const cp = await startConfigPush({
@@ -28,6 +41,7 @@ export async function testbed(prefix: string, nodeId: string, o: { debounceMs?: 
     port: 0,
     debounceMs: o.debounceMs ?? 50,
     ...(o.instance ? { instance: o.instance } : {}),
+    ...o.config,
   });
   await cp.ready;
   process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
@@ -39,26 +53,29 @@ export async function testbed(prefix: string, nodeId: string, o: { debounceMs?: 
     fx,
     cp,
     pub,
-    async publishService(name, endpoints) {
+    async publishService(name, endpoints, so = {}) {
+      const cluster = so.cluster ?? "c1";
       const e = buildEvent(
         serviceStateV1,
         fx.mesh,
         {
-          cluster: "c1",
+          cluster,
           namespace: "default",
           name,
           hostname: `${name}.default.svc.cluster.local`,
           ports: [{ name: "grpc", port: 5000, protocol: "GRPC" }],
           endpoints: endpoints.map((ep) => ({
-            address: "127.0.0.1",
+            address: ep.address ?? "127.0.0.1",
             ports: { grpc: ep.port },
             ready: true,
             serving: true,
             terminating: false,
-            cluster: "c1",
-            network: "",
+            cluster,
+            network: ep.network ?? "",
             locality: { region: "r", zone: "z", subzone: "" },
             labels: ep.labels ?? { app: name },
+            ...(ep.serviceAccount ? { serviceAccount: ep.serviceAccount } : {}),
+            ...(ep.pod ? { pod: ep.pod } : {}),
           })),
           stale: false,
         },
@@ -66,11 +83,12 @@ export async function testbed(prefix: string, nodeId: string, o: { debounceMs?: 
       );
       await pub.publish(e.subject, e.event);
     },
-    async publishConfig(kind, name, spec) {
+    async publishConfig(kind, name, spec, namespace = "default") {
+      const apiVersion = kind === "PeerAuthentication" ? "security.istio.io/v1" : "networking.istio.io/v1";
       const e = buildEvent(
         configResourceV1,
         fx.mesh,
-        { apiVersion: "networking.istio.io/v1", kind, namespace: "default", name, labels: {}, spec },
+        { apiVersion, kind, namespace, name, labels: {}, spec },
         { source: "test/config" },
       );
       await pub.publish(e.subject, e.event);
