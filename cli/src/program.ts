@@ -1,5 +1,5 @@
 import { KEY_ALGORITHMS } from "@isthmus/pki";
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent.js";
 import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";

@@ -29,17 +29,16 @@ function rows(d: Dump, kind: Exclude<ConfigKind, "all">): { header: Row; rows: R
         rows: list.map((e) => {
           const c = e.cluster as { name: string; type?: string };
           const [direction, port, subset, host] = c.name.split("|");
-          return c.name.includes("|")
-            ? [host || "-", port ?? "-", subset || "-", direction ?? "-", c.type ?? "EDS"]
-            : [c.name, "-", "-", "-", c.type ?? "EDS"];
+          return c.name.includes("|") ? [host || "-", port ?? "-", subset || "-", direction ?? "-", c.type ?? "EDS"] : [c.name, "-", "-", "-", c.type ?? "EDS"];
         }),
       };
     case "listener":
       return {
         header: ["NAME", "ADDRESS", "PORT", "TYPE"],
         rows: list.map((e) => {
-          const l = (e.active_state as { listener: { name: string; address?: { socket_address?: { address?: string; port_value?: number } }; api_listener?: unknown } })
-            .listener;
+          const l = (
+            e.active_state as { listener: { name: string; address?: { socket_address?: { address?: string; port_value?: number } }; api_listener?: unknown } }
+          ).listener;
           const sa = l.address?.socket_address;
           return [l.name, sa?.address ?? "-", String(sa?.port_value ?? "-"), l.api_listener ? "API" : "TCP/HTTP"];
         }),

@@ -6,6 +6,8 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
  */
 export class TcpRelay {
   private readonly sockets = new Set<Socket>();
+  /** Connections accepted so far. */
+  accepted = 0;
   private constructor(
     private readonly server: Server,
     private target: { host: string; port: number },
@@ -24,6 +26,7 @@ export class TcpRelay {
   }
 
   private accept(client: Socket): void {
+    this.accepted++;
     const upstream = createConnection(this.target);
     for (const s of [client, upstream]) {
       this.sockets.add(s);

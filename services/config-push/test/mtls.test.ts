@@ -101,11 +101,7 @@ describe("mTLS between proxyless gRPC workloads with certificates from cert-auth
 
     // A mesh client: mTLS both ways, the server sees the client's SPIFFE id.
     const good = client(clientCerts);
-    await waitFor(
-      async () => (await sayHello(good).catch(() => "")).startsWith("Hello version: v1"),
-      30_000,
-      "mTLS call",
-    );
+    await waitFor(async () => (await sayHello(good).catch(() => "")).startsWith("Hello version: v1"), 30_000, "mTLS call");
     for (let i = 0; i < 5; i++) expect(await sayHello(good)).toContain("v1");
     expect(peers.at(-1)).toBe("ssl:URI:spiffe://cluster.local/ns/default/sa/sleep");
     expect(peers.every((p) => p.startsWith("ssl:"))).toBe(true);
@@ -125,7 +121,12 @@ describe("mTLS between proxyless gRPC workloads with certificates from cert-auth
 
     // Plaintext to a STRICT server.
     const plain = client(clientCerts, undefined, false);
-    expect(await sayHello(plain).then(() => "served", (e: grpc.ServiceError) => e.code)).toBe(grpc.status.UNAVAILABLE);
+    expect(
+      await sayHello(plain).then(
+        () => "served",
+        (e: grpc.ServiceError) => e.code,
+      ),
+    ).toBe(grpc.status.UNAVAILABLE);
     expect(peers.length).toBe(calls); // neither reached the handler
     expect(await sayHello(good)).toContain("v1"); // and mesh traffic carries on
   }, 90_000);

@@ -51,7 +51,9 @@ function envoy(node: { id: string; metadata?: unknown }, certDir: string | undef
         {
           // The server is identified by its SPIFFE id, not a host name.
           checkServerIdentity: (_host, cert) =>
-            cert.subjectaltname === "URI:spiffe://cluster.local/ns/istio-system/sa/config-push" ? undefined : new Error(`unexpected server ${cert.subjectaltname}`),
+            cert.subjectaltname === "URI:spiffe://cluster.local/ns/istio-system/sa/config-push"
+              ? undefined
+              : new Error(`unexpected server ${cert.subjectaltname}`),
         },
       )
     : grpc.credentials.createInsecure();
@@ -122,7 +124,9 @@ describe("Envoy sidecars", () => {
     expect(inbound.filter_chains.map((c) => (c.filter_chain_match as { destination_port: { value: number } }).destination_port.value)).toEqual([8080]);
     expect(JSON.stringify(inbound.filter_chains[0]?.transport_socket)).toContain("DownstreamTlsContext");
     // Outbound to helloworld: mTLS through SDS, helloworld's identity checked, Istio's SNI.
-    const hw = p.decoded(TYPE.cluster).find((c) => c.name === `outbound|5000||${HOST}`) as { transport_socket: { typed_config: { type_url: string; value: Buffer } } };
+    const hw = p.decoded(TYPE.cluster).find((c) => c.name === `outbound|5000||${HOST}`) as {
+      transport_socket: { typed_config: { type_url: string; value: Buffer } };
+    };
     const tls = fromAny(hw.transport_socket.typed_config) as { sni: string; common_tls_context: Record<string, unknown> };
     expect(tls.sni).toBe(`outbound_.5000_._.${HOST}`);
     expect(JSON.stringify(tls.common_tls_context)).toContain("spiffe://cluster.local/ns/default/sa/helloworld");
@@ -147,7 +151,10 @@ describe("Envoy sidecars", () => {
     const lines: string[] = [];
     await proxyConfig({ kind: "cluster", proxy: SLEEP, url: `http://127.0.0.1:${httpPort}` }, (s) => lines.push(s));
     expect(lines.join("\n")).toMatch(/helloworld\.default\.svc\.cluster\.local\s+5000\s+-\s+outbound\s+EDS/);
-    const syncz = (await (await fetch(`http://127.0.0.1:${httpPort}/debug/syncz`)).json()) as Array<{ proxyId: string; types: Record<string, { state: string }> }>;
+    const syncz = (await (await fetch(`http://127.0.0.1:${httpPort}/debug/syncz`)).json()) as Array<{
+      proxyId: string;
+      types: Record<string, { state: string }>;
+    }>;
     expect(syncz.find((s) => s.proxyId === SLEEP)?.types.CDS?.state).toBe("SYNCED");
   });
 

@@ -19,7 +19,12 @@ export interface Testbed {
   pub: Publisher;
   /** A service's state as discovery would publish it: endpoints on 127.0.0.1 at these ports. */
   publishService(name: string, endpoints: TestEndpoint[], o?: { cluster?: string }): Promise<void>;
-  publishConfig(kind: "VirtualService" | "DestinationRule" | "PeerAuthentication", name: string, spec: Record<string, unknown>, namespace?: string): Promise<void>;
+  publishConfig(
+    kind: "VirtualService" | "DestinationRule" | "PeerAuthentication",
+    name: string,
+    spec: Record<string, unknown>,
+    namespace?: string,
+  ): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -30,7 +35,7 @@ export interface Testbed {
 export async function testbed(
   prefix: string,
   nodeId: string,
-  o: { debounceMs?: number; instance?: string; config?: Partial<ConfigPushConfig> } = {},
+  o: { debounceMs?: number; instance?: string; config?: Partial<ConfigPushConfig>; nodeMetadata?: Record<string, string> } = {},
 ): Promise<Testbed> {
   const fx = await meshFixture(prefix);
   const pub = new Publisher(fx.bus.js);
@@ -46,7 +51,7 @@ export async function testbed(
   await cp.ready;
   process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
     xds_servers: [{ server_uri: `127.0.0.1:${cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: nodeId, locality: {} },
+    node: { id: nodeId, locality: {}, ...(o.nodeMetadata ? { metadata: o.nodeMetadata } : {}) },
   });
   xds.register();
   return {
@@ -85,12 +90,7 @@ export async function testbed(
     },
     async publishConfig(kind, name, spec, namespace = "default") {
       const apiVersion = kind === "PeerAuthentication" ? "security.istio.io/v1" : "networking.istio.io/v1";
-      const e = buildEvent(
-        configResourceV1,
-        fx.mesh,
-        { apiVersion, kind, namespace, name, labels: {}, spec },
-        { source: "test/config" },
-      );
+      const e = buildEvent(configResourceV1, fx.mesh, { apiVersion, kind, namespace, name, labels: {}, spec }, { source: "test/config" });
       await pub.publish(e.subject, e.event);
     },
     async dispose() {

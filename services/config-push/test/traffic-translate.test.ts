@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { destinationPolicy, durationMs, fqdn, routesFor } from "../src/index.js";
+import { destinationPolicy, durationMs, fqdn, localitiesOf, routesFor } from "../src/index.js";
 
 const H = "reviews.default.svc.cluster.local";
 const vs = (http: unknown[]) => ({ kind: "VirtualService", namespace: "default", name: "r", spec: { hosts: ["reviews"], http } });
@@ -138,5 +138,38 @@ describe("DestinationRule -> cluster policies and subsets", () => {
     expect(fqdn("api.example.com", "bookinfo")).toBe("api.example.com");
     expect([durationMs("250ms"), durationMs("1.5s"), durationMs("2m")]).toEqual([250, 1500, 120000]);
     expect(() => durationMs("soon")).toThrow(/not a duration/);
+  });
+});
+
+describe("endpoints across networks", () => {
+  const ep = (address: string, network: string, zone = "z1") => ({
+    address,
+    ports: { grpc: 8080 },
+    targetPort: 8080,
+    ready: true,
+    serving: true,
+    terminating: false,
+    cluster: network === "n1" ? "c1" : "c2",
+    network,
+    locality: { region: "r", zone, subzone: "" },
+    labels: {},
+  });
+  const hp = {
+    host: "h.default.svc.cluster.local",
+    namespace: "default",
+    port: 8080,
+    portName: "grpc",
+    protocol: "GRPC",
+    endpoints: [ep("10.1.0.1", "n1"), ep("10.2.0.1", "n2"), ep("10.2.0.2", "n2"), ep("10.3.0.1", "n3")],
+  };
+  const gateways = new Map([["n2", [{ address: "34.1.1.1", port: 15443 }]]]);
+
+  it.each([
+    ["a proxy without a network sees every endpoint as it is", "", ["10.1.0.1:8080", "10.2.0.1:8080", "10.2.0.2:8080", "10.3.0.1:8080"]],
+    ["network n1: n2 behind its gateway (weight 2), n3 without a gateway dropped", "n1", ["10.1.0.1:8080", "34.1.1.1:15443x2"]],
+    ["network n2: its own endpoints direct, n1 dropped (no gateway)", "n2", ["10.2.0.1:8080", "10.2.0.2:8080"]],
+  ])("%s", (_what, network, expected) => {
+    const got = localitiesOf(hp, {}, network, gateways).flatMap((l) => l.endpoints.map((e) => `${e.address}:${e.port}${e.weight ? `x${e.weight}` : ""}`));
+    expect(got.sort()).toEqual(expected);
   });
 });
