@@ -1,6 +1,6 @@
 import { type CloudEvent, encodeEvent } from "@isthmus/events";
 import type { JetStreamClient, JetStreamPublishOptions, PubAck } from "@nats-io/jetstream";
-import { headers, type MsgHdrs } from "@nats-io/transport-node";
+import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { injectTrace, withProducerSpan } from "./trace.js";
 
 export interface PublishOptions {
@@ -61,4 +61,17 @@ export class Publisher {
     await Promise.all(Array.from({ length: Math.min(window, items.length) }, worker));
     return acks;
   }
+}
+
+/**
+ * Fire and forget: a core NATS publish onto a stream's subject, no ack awaited. For
+ * high-volume, last-value telemetry (proxy status of thousands of proxies at each push),
+ * where the next update corrects a lost one and an ack round trip per event would cost the
+ * publisher more than the event is worth.
+ */
+export function publishBestEffort(nc: NatsConnection, subject: string, event: CloudEvent): void {
+  const h = headers();
+  h.set("Content-Type", "application/cloudevents+json");
+  injectTrace(h);
+  nc.publish(subject, encodeEvent(event), { headers: h });
 }

@@ -7,3 +7,4 @@ export * from "./resources/route.js";
 export * from "./resources/secret.js";
 export * from "./resources/tls.js";
 export * from "./resources/type-urls.js";
+export * from "./wire.js";

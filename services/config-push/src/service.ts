@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { Bus, type BusConnectOptions, type BusLogger, Publisher, StateReader, silentLogger } from "@isthmus/bus";
+import { Bus, type BusConnectOptions, type BusLogger, Publisher, publishBestEffort, StateReader, silentLogger } from "@isthmus/bus";
 import { buildEvent, type DataOf, domainFilter, networkGatewayV1, proxyStatusV1, serviceStateV1, streamName, type trustBundleUpdatedV1 } from "@isthmus/events";
 import type { ClusterAccess } from "@isthmus/k8s";
 import type { SnapshotCache, TypeUrl } from "@isthmus/xds";
@@ -105,12 +105,16 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
         types[type] = t;
       }
       const ev = buildEvent(proxyStatusV1, c.mesh, { proxyId: p.id, instance, connected, since: p.connectedAt.toISOString(), types }, { source: instance });
-      publisher.publish(ev.subject, ev.event).catch((err) => log.warn({ err: String(err), proxy: p.id }, "proxy status not published"));
+      try {
+        publishBestEffort(bus.nc, ev.subject, ev.event);
+      } catch (err) {
+        log.warn({ err: String(err), proxy: p.id }, "proxy status not published");
+      }
     }
   };
   ads.onStatus = (p, connected) => {
     dirtyStatus.set(p.id, { p, connected });
-    statusTimer ??= setTimeout(flushStatus, c.statusIntervalMs ?? 250);
+    statusTimer ??= setTimeout(flushStatus, c.statusIntervalMs ?? 500);
   };
 
   let timer: NodeJS.Timeout | undefined;

@@ -2,23 +2,27 @@ import { X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
 import { parseSpiffeId } from "@isthmus/pki";
-import { adsServiceDefinition, type CachedResource, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import {
+  type CachedResource,
+  encodeSotwBody,
+  fastAdsServiceDefinition,
+  type SnapshotCache,
+  type SotwRequest,
+  TYPE,
+  type TypeUrl,
+  withNonce,
+} from "@isthmus/xds";
 import { authorizeSecret, checkProxyIdentity, type ProxyInfo, parseNode, type XdsNode } from "../domain/proxy.js";
 import { type DeltaRequest, DeltaStream } from "./delta-ads.js";
 import { PushQueue } from "./push-queue.js";
 
-interface DiscoveryRequest {
-  version_info: string;
-  node?: XdsNode;
-  resource_names: string[];
-  type_url: string;
-  response_nonce: string;
-  error_detail?: { code?: number; message?: string } | null;
-}
+type DiscoveryRequest = SotwRequest;
 
 /** Per proxy and type: what it asked for, what it was sent, what it acked or nacked. */
 export interface TypeState {
   names: Set<string> | "*";
+  /** The interned subscription the names come from (compared as raw bytes on each request). */
+  sub?: Subscription;
   sent?: string;
   nonce?: string;
   acked?: string;
@@ -55,21 +59,48 @@ const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
 const KNOWN = new Set<string>(Object.values(TYPE));
 type Stream<T> = grpc.ServerDuplexStream<T, unknown>;
 
+export interface Subscription {
+  id: number;
+  names: Set<string>;
+  /** The names as they came on the wire (state of the world), to recognise the same list without decoding it. */
+  raw?: Buffer;
+}
+
 /**
  * Subscriptions are mostly identical across proxies (every sidecar of a namespace asks for
  * the same clusters): one shared, frozen set per distinct list instead of a copy per proxy.
+ * Unused entries are dropped when their last proxy goes.
  */
 export class SubscriptionSets {
-  private readonly sets = new Map<string, Set<string>>();
-  intern(names: string[]): Set<string> {
-    // Keyed in the order given: proxies of one kind list their names in the same order.
-    const key = names.join("\n");
-    let s = this.sets.get(key);
+  private readonly byKey = new Map<string, Subscription & { users: number; key: string }>();
+  private next = 0;
+
+  private get(key: string, make: () => Subscription): Subscription {
+    let s = this.byKey.get(key);
     if (!s) {
-      s = new Set(names);
-      this.sets.set(key, s);
+      s = { ...make(), users: 0, key };
+      this.byKey.set(key, s);
     }
+    s.users++;
     return s;
+  }
+
+  /** Keyed in the order given: proxies of one kind list their names in the same order. */
+  intern(names: string[]): Subscription {
+    return this.get(`n${names.join("\n")}`, () => ({ id: ++this.next, names: new Set(names) }));
+  }
+
+  internRaw(raw: Buffer, decode: () => string[]): Subscription {
+    return this.get(`r${raw.toString("latin1")}`, () => ({ id: ++this.next, names: new Set(decode()), raw: Buffer.from(raw) }));
+  }
+
+  release(s: Subscription | undefined): void {
+    const e = s as (Subscription & { users: number; key: string }) | undefined;
+    if (e && --e.users <= 0 && this.byKey.get(e.key) === e) this.byKey.delete(e.key);
+  }
+
+  get size(): number {
+    return this.byKey.size;
   }
 }
 
@@ -142,38 +173,65 @@ export class AdsServer {
     this.views.release(cache);
   }
 
+  /**
+   * Response bodies already encoded for a view, by (type, version, base version, subscription):
+   * proxies of one view with the same subscription get the same bytes, encoded once.
+   */
+  private readonly bodies = new Map<SnapshotCache, Map<string, Buffer | null>>();
+
+  private body<T extends Buffer | null | undefined>(cache: SnapshotCache, key: string, make: () => T): T {
+    let m = this.bodies.get(cache);
+    if (!m) {
+      m = new Map();
+      this.bodies.set(cache, m);
+    }
+    let b = m.get(key) as T | undefined;
+    if (b === undefined) {
+      b = make();
+      if (b !== undefined) m.set(key, b);
+    }
+    return b as T;
+  }
+
   private send(stream: Stream<DiscoveryRequest>, p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): boolean {
     const cache = p.cache;
     const version = cache.version(type);
-    let resources: CachedResource[] | undefined;
+    const names = st.names;
     // Only Listener and Cluster responses must carry the whole state; for routes, endpoints
-    // and secrets the changed resources are enough (what most pushes are: one EDS change).
-    // Walk the (small) change set, not the proxy's (large) subscription.
-    if (!full && !WILDCARD_TYPES.has(type) && st.sent) {
-      const changed = cache.changedSince(type, st.sent);
+    // and secrets the resources changed since the proxy's version are enough (what most
+    // pushes are: one EDS change). Walk the (small) change set, not the (large) subscription.
+    const base = !full && !WILDCARD_TYPES.has(type) && st.sent ? st.sent : "";
+    const body = this.body(cache, `${type}\n${version}\n${base}\n${names === "*" ? "*" : (st.sub?.id ?? "")}`, () => {
+      let resources: CachedResource[] | undefined;
+      const changed = base ? cache.changedSince(type, base) : undefined;
       if (changed) {
-        const names = st.names;
         resources = [];
         for (const n of changed) {
           if (names !== "*" && !names.has(n)) continue;
           const r = cache.getOne(type, n);
           if (r) resources.push(r);
         }
-        if (!resources.length) {
-          // Nothing this proxy subscribes to changed: it already holds the current state.
-          st.sent = version;
-          st.acked = version;
-          return false;
-        }
+        if (!resources.length) return null;
       }
+      resources ??= cache.get(type, names === "*" ? undefined : names);
+      return encodeSotwBody(
+        version,
+        resources.map((r) => r.any),
+        type,
+      );
+    });
+    if (body === null) {
+      // Nothing this proxy subscribes to changed: it already holds the current state.
+      st.sent = version;
+      st.acked = version;
+      return false;
     }
-    resources ??= cache.get(type, st.names === "*" ? undefined : st.names);
     st.sent = version;
     st.nonce = String(++this.nonce);
     this.responses++;
-    for (const r of resources) this.bytesSent += r.any.value.length;
-    stream.write({ version_info: version, resources: resources.map((r) => r.any), type_url: type, nonce: st.nonce });
-    this.log.debug({ proxy: p.id, type, version, count: resources.length }, "pushed");
+    const msg = withNonce(body, st.nonce);
+    this.bytesSent += msg.length;
+    stream.write(msg);
     this.onStatus(p, true);
     return true;
   }
@@ -217,7 +275,7 @@ export class AdsServer {
     }
     if (req.response_nonce) {
       if (req.response_nonce !== st.nonce) return; // stale: a newer response is on its way
-      if (req.error_detail?.message) {
+      if (req.error_detail) {
         st.nacked = st.sent;
         st.error = req.error_detail.message;
         this.log.warn({ proxy: p.id, type, version: st.sent, error: st.error }, "NACK: proxy keeps its last good config");
@@ -229,10 +287,18 @@ export class AdsServer {
       this.queue.done(p);
       this.onStatus(p, true);
     }
-    let requested = req.resource_names;
-    if (type === TYPE.secret) requested = this.authorizedSecrets(p, requested, st);
-    const names = requested.length === 0 && WILDCARD_TYPES.has(type) ? "*" : this.subscriptions.intern(requested);
-    const changed = names === "*" ? st.names !== "*" : st.names !== names;
+    const raw = req.resource_names.raw;
+    let sub: Subscription | undefined;
+    if (raw.length === 0 && WILDCARD_TYPES.has(type)) sub = undefined;
+    else if (type === TYPE.secret) sub = this.subscriptions.intern(this.authorizedSecrets(p, req.resource_names.decode(), st));
+    else if (st.sub?.raw?.equals(raw)) sub = st.sub;
+    else sub = this.subscriptions.internRaw(raw, req.resource_names.decode);
+    if (sub !== st.sub) {
+      this.subscriptions.release(st.sub);
+      st.sub = sub;
+    } else if (type === TYPE.secret) this.subscriptions.release(sub); // interned again: one use too many
+    const names = sub ? sub.names : "*";
+    const changed = st.names !== names;
     st.names = names;
     const version = p.cache.version(type as TypeUrl);
     if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st);
@@ -256,6 +322,7 @@ export class AdsServer {
 
   /** A view's cache changed: queue its proxies (those subscribed to a changed type) for a push. */
   push(cache: SnapshotCache, types: TypeUrl[]): void {
+    this.bodies.delete(cache); // a new version: what was encoded for the old one is not sent again
     for (const c of this.byCache.get(cache) ?? []) {
       for (const t of types) if (c.types.has(t)) c.pending.add(t);
       if (c.pending.size) this.queue.add(c);
@@ -265,7 +332,7 @@ export class AdsServer {
 
   async listen(host: string, port: number, creds = grpc.ServerCredentials.createInsecure()): Promise<number> {
     const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
-    server.addService(adsServiceDefinition(), {
+    server.addService(fastAdsServiceDefinition(), {
       StreamAggregatedResources: (stream: Stream<DiscoveryRequest>) => {
         stream.on("data", (req: DiscoveryRequest) => {
           try {
@@ -277,6 +344,7 @@ export class AdsServer {
         const gone = () => {
           const p = this.proxies.get(stream);
           if (p && this.proxies.delete(stream)) {
+            for (const st of p.types.values()) this.subscriptions.release(st.sub);
             this.untrack(p.cache, p);
             this.onStatus(p, false);
           }
@@ -301,7 +369,13 @@ export class AdsServer {
                   this.bytesSent += n;
                 },
                 authorizeSecrets: (names, st) => this.authorizedSecrets(d as DeltaStream, names, st),
-                acked: (s) => this.queue.done(s),
+                acked: (s) => {
+                  this.queue.done(s);
+                  this.onStatus(s, true);
+                },
+                sent: (s) => this.onStatus(s, true),
+                subscriptions: this.subscriptions,
+                body: (key, make) => this.body(admitted.cache, key, make),
               });
               this.delta.add(d);
               this.track(admitted.cache, d);
@@ -312,7 +386,11 @@ export class AdsServer {
           }
         });
         const gone = () => {
-          if (d && this.delta.delete(d)) this.untrack(d.cache, d);
+          if (d && this.delta.delete(d)) {
+            d.release();
+            this.untrack(d.cache, d);
+            this.onStatus(d, false);
+          }
         };
         stream.on("end", () => {
           gone();

@@ -1,7 +1,8 @@
 import type * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
-import { type CachedResource, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import { type CachedResource, encodeDeltaBody, type SnapshotCache, TYPE, type TypeUrl, withNonce } from "@isthmus/xds";
 import type { ProxyInfo, XdsNode } from "../domain/proxy.js";
+import type { Subscription, SubscriptionSets } from "./ads-server.js";
 
 export interface DeltaRequest {
   node?: XdsNode;
@@ -16,10 +17,14 @@ export interface DeltaRequest {
 export interface DeltaTypeState {
   wildcard: boolean;
   names: Set<string>;
-  /** name -> version the proxy has (from initial_resource_versions, then what we sent). */
-  known: Map<string, string>;
-  /** The cache version this stream was last brought up to. */
-  at?: string;
+  sub?: Subscription;
+  /**
+   * The cache version up to which the proxy holds every resource of its subscription. No
+   * per-resource map is kept per proxy: what changed since then is the cache's change set.
+   */
+  syncedAt?: string;
+  /** What a reconnecting proxy says it holds, until its first response. */
+  initial?: Map<string, string>;
   nonce?: string;
   /** Cache version of the last response, and what the proxy said about it (as in state of the world). */
   sent?: string;
@@ -32,6 +37,7 @@ export interface DeltaTypeState {
 
 const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
 const KNOWN = new Set<string>(Object.values(TYPE));
+const NONE = new Set<string>();
 
 export interface DeltaStreamOptions {
   log?: BusLogger;
@@ -40,12 +46,23 @@ export interface DeltaStreamOptions {
   authorizeSecrets?: (names: string[], st: DeltaTypeState) => string[];
   /** The proxy answered a response (ACK or NACK). */
   acked?: (s: DeltaStream) => void;
+  /** A response was written. */
+  sent?: (s: DeltaStream) => void;
+  /** Interned subscriptions, shared with the other streams. */
+  subscriptions?: SubscriptionSets;
+  /**
+   * Response bodies shared by the streams of a view: `make` runs once per key; null means
+   * "nothing to send", undefined "do not share" (computed again next time).
+   */
+  body?: (key: string, make: () => Buffer | null | undefined) => Buffer | null | undefined;
 }
 
+type Change = { resources: Array<{ name: string; version: string; resource: CachedResource["any"] }>; removed: string[] };
+
 /**
- * Incremental (delta) ADS on one stream: only resources whose version differs from what
- * the proxy has are sent, removals are named, and a reconnecting proxy's
- * initial_resource_versions spare it everything it already holds.
+ * Incremental (delta) ADS on one stream: only resources changed since the proxy's synced
+ * version are sent, removals are named, and a reconnecting proxy's initial_resource_versions
+ * spare it everything it already holds.
  */
 export class DeltaStream {
   readonly types = new Map<string, DeltaTypeState>();
@@ -75,82 +92,119 @@ export class DeltaStream {
     let st = this.types.get(type);
     if (!st) {
       const subscribe = req.resource_names_subscribe;
+      const initial = Object.entries(req.initial_resource_versions ?? {});
       st = {
         wildcard: WILDCARD_TYPES.has(type) && (subscribe.length === 0 || subscribe.includes("*")),
-        names: new Set(),
-        known: new Map(Object.entries(req.initial_resource_versions ?? {})),
+        names: NONE,
+        ...(initial.length ? { initial: new Map(initial) } : {}),
       };
       this.types.set(type, st);
     }
     if (req.response_nonce) {
       if (req.response_nonce !== st.nonce) return;
-      this.o.acked?.(this);
       if (req.error_detail?.message) {
         st.nackedNonce = req.response_nonce;
         st.nacked = st.sent;
         st.error = req.error_detail.message;
         this.log.warn({ proxy: this.id, type, error: st.error }, "delta NACK");
+        this.o.acked?.(this);
         return;
       }
       st.ackedNonce = req.response_nonce;
       st.acked = st.sent;
       st.nacked = undefined;
       st.error = undefined;
+      this.o.acked?.(this);
     }
-    let subscribe = req.resource_names_subscribe;
+    let subscribe = req.resource_names_subscribe.filter((n) => n !== "*");
     if (type === TYPE.secret && this.o.authorizeSecrets) subscribe = this.o.authorizeSecrets(subscribe, st);
-    for (const n of subscribe) if (n !== "*") st.names.add(n);
-    for (const n of req.resource_names_unsubscribe) {
-      if (n === "*") st.wildcard = false;
-      st.names.delete(n);
-      st.known.delete(n);
+    const added = subscribe.filter((n) => !st.names.has(n));
+    const dropped = req.resource_names_unsubscribe.filter((n) => n !== "*" && st.names.has(n));
+    if (req.resource_names_unsubscribe.includes("*")) st.wildcard = false;
+    if (added.length || dropped.length) {
+      const gone = new Set(dropped);
+      const next = [...st.names].filter((n) => !gone.has(n)).concat(added);
+      const sub = this.o.subscriptions?.intern(next) ?? { id: 0, names: new Set(next) };
+      this.o.subscriptions?.release(st.sub);
+      st.sub = sub;
+      st.names = sub.names;
     }
-    this.push(type as TypeUrl);
+    if (!st.syncedAt) this.push(type as TypeUrl);
+    else if (added.length) this.sendNames(type as TypeUrl, st, added);
   }
 
-  /** Send what changed for one type; false when nothing did. */
+  /** Newly subscribed names of a synced proxy: just those resources. */
+  private sendNames(type: TypeUrl, st: DeltaTypeState, names: string[]): void {
+    const resources: Change["resources"] = [];
+    for (const n of names) {
+      const r = this.cache.getOne(type, n);
+      if (r) resources.push({ name: n, version: r.version, resource: r.any });
+    }
+    if (resources.length) this.write(type, st, encodeDeltaBody(this.cache.version(type), resources, type, []));
+  }
+
+  private changeSince(type: TypeUrl, st: DeltaTypeState, from: string): Change | undefined {
+    const changed = this.cache.changedSince(type, from);
+    if (!changed) return undefined;
+    const out: Change = { resources: [], removed: [] };
+    for (const name of changed) {
+      if (!st.wildcard && !st.names.has(name)) continue;
+      const r = this.cache.getOne(type, name);
+      if (r) out.resources.push({ name, version: r.version, resource: r.any });
+      else out.removed.push(name);
+    }
+    return out;
+  }
+
+  private everything(type: TypeUrl, st: DeltaTypeState): Change {
+    const out: Change = { resources: [], removed: [] };
+    const current = this.cache.get(type, st.wildcard ? undefined : st.names);
+    for (const r of current) if (st.initial?.get(r.name) !== r.version) out.resources.push({ name: r.name, version: r.version, resource: r.any });
+    if (st.initial) {
+      const now = new Set(current.map((r) => r.name));
+      // What it holds and no longer exists (or never did): tell the proxy it is gone.
+      for (const name of st.initial.keys()) if (!now.has(name)) out.removed.push(name);
+    }
+    return out;
+  }
+
+  /** Bring one type up to the cache's version; false when there was nothing to send. */
   push(type: TypeUrl, incremental = false): boolean {
     const st = this.types.get(type);
     if (!st) return false;
-    const resources: Array<{ name: string; version: string; resource: CachedResource["any"] }> = [];
-    const removed: string[] = [];
-    const changed = incremental && st.at ? this.cache.changedSince(type, st.at) : undefined;
-    if (changed) {
-      // The common case, a few resources changed: look at those only.
-      for (const name of changed) {
-        if (!st.wildcard && !st.names.has(name)) continue;
-        const r = this.cache.getOne(type, name);
-        if (r && st.known.get(name) !== r.version) {
-          resources.push({ name, version: r.version, resource: r.any });
-          st.known.set(name, r.version);
-        } else if (!r && st.known.delete(name)) removed.push(name);
-      }
-    } else {
-      const current = new Map(this.cache.get(type, st.wildcard ? undefined : st.names).map((r) => [r.name, r]));
-      for (const [name, r] of current) {
-        if (st.known.get(name) === r.version) continue;
-        resources.push({ name, version: r.version, resource: r.any });
-        st.known.set(name, r.version);
-      }
-      for (const name of [...st.known.keys()]) {
-        if (current.has(name)) continue;
-        // Gone from the cache (or never there): tell the proxy it does not exist.
-        removed.push(name);
-        st.known.delete(name);
-      }
+    const version = this.cache.version(type);
+    if (incremental && st.syncedAt === version) return false;
+    const encode = (c: Change | undefined) =>
+      c ? (c.resources.length || c.removed.length ? encodeDeltaBody(version, c.resources, type, c.removed) : null) : undefined;
+    const subKey = st.wildcard ? "*" : String(st.sub?.id ?? "");
+    let body: Buffer | null | undefined;
+    const from = st.syncedAt;
+    if (incremental && from && !st.initial) {
+      const make = () => encode(this.changeSince(type, st, from));
+      body = this.o.body ? this.o.body(`d\n${type}\n${version}\n${from}\n${subKey}`, make) : make();
     }
-    st.at = this.cache.version(type);
-    if (!resources.length && !removed.length) {
+    if (body === undefined) {
+      const make = () => encode(this.everything(type, st));
+      body = st.initial || !this.o.body ? make() : this.o.body(`d\n${type}\n${version}\n\n${subKey}`, make);
+    }
+    st.initial = undefined;
+    st.syncedAt = version;
+    if (!body) {
       // It already holds all of it.
-      if (!st.sent || st.acked === st.sent) st.sent = st.acked = st.at;
+      if (!st.sent || st.acked === st.sent) st.sent = st.acked = version;
       return false;
     }
-    st.nonce = this.nextNonce();
-    st.sent = st.at;
-    this.resourcesSent += resources.length;
-    for (const r of resources) this.o.countBytes?.(r.resource.value.length);
-    this.stream.write({ system_version_info: st.at, resources, type_url: type, removed_resources: removed, nonce: st.nonce });
+    this.write(type, st, body);
     return true;
+  }
+
+  private write(type: TypeUrl, st: DeltaTypeState, body: Buffer): void {
+    st.nonce = this.nextNonce();
+    st.sent = this.cache.version(type);
+    const msg = withNonce(body, st.nonce);
+    this.o.countBytes?.(msg.length);
+    this.stream.write(msg);
+    this.o.sent?.(this);
   }
 
   /** Push the pending types (the push queue calls this when it is this stream's turn). */
@@ -159,5 +213,10 @@ export class DeltaStream {
     for (const t of this.pending) if (this.types.has(t)) wrote = this.push(t, true) || wrote;
     this.pending.clear();
     return wrote;
+  }
+
+  /** Give back the interned subscriptions (the stream is gone). */
+  release(): void {
+    for (const st of this.types.values()) this.o.subscriptions?.release(st.sub);
   }
 }
