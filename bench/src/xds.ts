@@ -96,6 +96,17 @@ async function run(n: number, mode: "sotw" | "delta", figures: Figures): Promise
     const st = p.types.get(TYPE.endpoint);
     if (target && st?.acked === target && !acked.has(p.id)) acked.set(p.id, performance.now() - tChange);
   };
+  const loadCpu = () =>
+    new Promise<number>((resolve) => {
+      const on = (msg: { cpu?: NodeJS.CpuUsage }) => {
+        if (!msg.cpu) return;
+        load.off("message", on);
+        resolve((msg.cpu.user + msg.cpu.system) / 1e6);
+      };
+      load.on("message", on);
+      load.send({ cpu: true });
+    });
+  const loadCpu0 = await loadCpu();
   const encodes0 = view.encodes;
   const bytes0 = cp.ads.bytesSent;
   const cpu0 = process.cpuUsage();
@@ -116,6 +127,7 @@ async function run(n: number, mode: "sotw" | "delta", figures: Figures): Promise
   while (Date.now() < deadline && acked.size < n) await new Promise((r) => setTimeout(r, 20));
   if (view.version(TYPE.endpoint) === v0) throw new Error("the endpoint change never reached the cache");
   const cpu = process.cpuUsage(cpu0);
+  figures[`${mode === "delta" ? "delta_" : ""}load_cpu_s_push_${n}`] = round((await loadCpu()) - loadCpu0, 3);
   if (profiler) {
     // BENCH_XDS_PROFILE=1: where the server's time goes during the push (open in Chrome DevTools).
     const { profile } = await profiler.post("Profiler.stop");

@@ -1,6 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
+import { makeGenericClientConstructor } from "@grpc/grpc-js";
 import type { AnyMessage } from "./protos.js";
-import { adsServiceDefinition, xdsRoot } from "./protos.js";
+import { type AdsClient, adsServiceDefinition, xdsRoot } from "./protos.js";
 
 /*
  * ADS messages on the wire, by hand: the hot path of a push to thousands of proxies.
@@ -28,6 +29,12 @@ class Reader {
       shift += 7;
       if (shift > 63) throw new Error("varint too long");
     }
+  }
+  /** Step over a length-delimited field without materialising it. */
+  skipBytes(): void {
+    const len = this.varint();
+    this.pos += len;
+    if (this.pos > this.buf.length) throw new Error("truncated field");
   }
   bytes(): Buffer {
     const len = this.varint();
@@ -97,7 +104,7 @@ export function decodeSotwRequest(buf: Buffer): SotwRequest {
         out.node = decodeNode(r.bytes());
         break;
       case 0x1a: {
-        r.bytes();
+        r.skipBytes();
         const last = ranges[ranges.length - 1];
         if (last && last[1] === start) last[1] = r.pos;
         else ranges.push([start, r.pos]);
@@ -227,6 +234,33 @@ export function withNonce(body: Buffer, nonce: string): Buffer {
 }
 
 /**
+ * A DiscoveryRequest (state of the world) for clients that ACK often with a long, constant
+ * name list: `names` is encoded once (`encodeNames`) and reused in every ACK.
+ */
+export function encodeNames(names: string[]): Buffer {
+  const w = new Writer();
+  for (const n of names) w.bytes(3, Buffer.from(n, "utf8"));
+  return w.finish();
+}
+
+export function encodeSotwRequest(r: { version_info?: string; node?: Buffer; names?: Buffer; type_url: string; response_nonce?: string }): Buffer {
+  const w = new Writer().string(1, r.version_info ?? "");
+  if (r.node) w.bytes(2, r.node);
+  const head = w.finish();
+  const tail = new Writer()
+    .string(4, r.type_url)
+    .string(5, r.response_nonce ?? "")
+    .finish();
+  return Buffer.concat(r.names ? [head, r.names, tail] : [head, tail]);
+}
+
+/** An encoded envoy.config.core.v3.Node, to put in requests built by `encodeSotwRequest`. */
+export function encodeNode(node: Record<string, unknown>): Buffer {
+  const t = xdsRoot().lookupType("envoy.config.core.v3.Node");
+  return Buffer.from(t.encode(t.fromObject(node)).finish());
+}
+
+/**
  * The ADS service definition with the hot paths on the hand-written codec: state-of-the-world
  * requests decode lazily; responses given as Buffers go out as they are (objects still work).
  */
@@ -239,9 +273,16 @@ export function fastAdsServiceDefinition(): grpc.ServiceDefinition {
         {
           ...m,
           responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : serialize(v)),
+          requestSerialize: ((v: unknown) => (Buffer.isBuffer(v) ? v : (m.requestSerialize as (x: unknown) => Buffer)(v))) as grpc.serialize<unknown>,
           ...(name === "StreamAggregatedResources" ? { requestDeserialize: decodeSotwRequest } : {}),
         },
       ];
     }),
   ) as grpc.ServiceDefinition;
+}
+
+/** A raw ADS client whose requests may be given pre-encoded (Buffers), for load generators. */
+export function fastAdsClient(address: string, creds: grpc.ChannelCredentials, options: grpc.ChannelOptions = {}): AdsClient {
+  const Ctor = makeGenericClientConstructor(fastAdsServiceDefinition(), "AggregatedDiscoveryService");
+  return new Ctor(address, creds, options) as unknown as AdsClient;
 }
