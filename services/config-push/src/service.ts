@@ -159,7 +159,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
           model.upsert(item.subject, s);
         } else if (item.event.type === networkGatewayV1.type) {
           const g = item.event.data as DataOf<typeof networkGatewayV1>;
-          model.gateways.set(g.network, g.addresses);
+          model.setGateway(g.network, g.addresses);
           gatewaySubjects.set(item.subject, g.network);
         } else continue;
         changed();
@@ -168,7 +168,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
         const network = gatewaySubjects.get(item.subject);
         if (network !== undefined) {
           gatewaySubjects.delete(item.subject);
-          model.gateways.delete(network);
+          model.removeGateway(network);
         }
         changed();
       } else log.warn({ subject: item.subject, reason: item.reason }, "invalid discovery event ignored");

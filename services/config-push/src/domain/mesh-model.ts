@@ -22,9 +22,31 @@ export class MeshModel {
   private readonly services = new Map<string, ServiceState>();
   private readonly configs = new Map<string, ConfigResource>();
   /** East-west gateway addresses per network. */
-  readonly gateways = new Map<string, Array<{ address: string; port: number }>>();
+  private readonly gatewayMap = new Map<string, Array<{ address: string; port: number }>>();
   /** Roots per trust domain, from the CA's TrustBundleUpdated. */
   readonly trustBundles = new Map<string, string[]>();
+  /** Subjects per hostname, and each hostname's merged ports (rebuilt only when one of its services changes). */
+  private readonly subjectsByHost = new Map<string, Set<string>>();
+  private readonly hostCache = new Map<string, HostPort[]>();
+  private sortedHosts: string[] | undefined;
+  /**
+   * Changes whenever something that may affect every host changes (mesh configuration,
+   * gateways): per-host translations made under another stamp are stale.
+   */
+  stamp = 0;
+
+  get gateways(): ReadonlyMap<string, Array<{ address: string; port: number }>> {
+    return this.gatewayMap;
+  }
+
+  setGateway(network: string, addresses: Array<{ address: string; port: number }>): void {
+    this.gatewayMap.set(network, addresses);
+    this.stamp++;
+  }
+
+  removeGateway(network: string): void {
+    if (this.gatewayMap.delete(network)) this.stamp++;
+  }
 
   allConfigs(): Iterable<ConfigResource> {
     return this.configs.values();
@@ -56,10 +78,11 @@ export class MeshModel {
 
   upsertConfig(key: string, c: ConfigResource): void {
     this.configs.set(key, c);
+    this.stamp++;
   }
 
   removeConfig(key: string): void {
-    this.configs.delete(key);
+    if (this.configs.delete(key)) this.stamp++;
   }
 
   /** The VirtualService and DestinationRule that apply to a host (first by name when several do). */
@@ -72,22 +95,44 @@ export class MeshModel {
     return out;
   }
 
+  private touchHost(host: string): void {
+    this.hostCache.delete(host);
+  }
+
   upsert(key: string, s: ServiceState): void {
+    const prev = this.services.get(key);
+    if (prev && prev.hostname !== s.hostname) this.remove(key);
     this.services.set(key, s);
+    let subjects = this.subjectsByHost.get(s.hostname);
+    if (!subjects) {
+      subjects = new Set();
+      this.subjectsByHost.set(s.hostname, subjects);
+      this.sortedHosts = undefined;
+    }
+    subjects.add(key);
+    this.touchHost(s.hostname);
   }
 
   remove(key: string): void {
+    const prev = this.services.get(key);
+    if (!prev) return;
     this.services.delete(key);
+    const subjects = this.subjectsByHost.get(prev.hostname);
+    subjects?.delete(key);
+    if (subjects && !subjects.size) {
+      this.subjectsByHost.delete(prev.hostname);
+      this.sortedHosts = undefined;
+    }
+    this.touchHost(prev.hostname);
   }
 
-  hostPorts(): HostPort[] {
-    const byHost = new Map<string, Map<number, HostPort>>();
-    for (const s of this.services.values()) {
-      let ports = byHost.get(s.hostname);
-      if (!ports) {
-        ports = new Map();
-        byHost.set(s.hostname, ports);
-      }
+  /** One hostname's ports, merged across the clusters that have it; the same objects until one of its services changes. */
+  private portsOf(host: string): HostPort[] {
+    let cached = this.hostCache.get(host);
+    if (cached) return cached;
+    const ports = new Map<number, HostPort>();
+    for (const key of this.subjectsByHost.get(host) ?? []) {
+      const s = this.services.get(key) as ServiceState;
       for (const p of s.ports) {
         let hp = ports.get(p.port);
         if (!hp) {
@@ -100,6 +145,13 @@ export class MeshModel {
         }
       }
     }
-    return [...byHost.values()].flatMap((m) => [...m.values()]).sort((a, b) => (a.host === b.host ? a.port - b.port : a.host < b.host ? -1 : 1));
+    cached = [...ports.values()].sort((a, b) => a.port - b.port);
+    this.hostCache.set(host, cached);
+    return cached;
+  }
+
+  hostPorts(): HostPort[] {
+    this.sortedHosts ??= [...this.subjectsByHost.keys()].sort();
+    return this.sortedHosts.flatMap((h) => this.portsOf(h));
   }
 }

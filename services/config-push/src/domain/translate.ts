@@ -105,57 +105,35 @@ export function translate(
   const envoy = view.flavour === "envoy";
   const vhostsByPort = new Map<number, VirtualHost[]>();
   const serverListeners = new Map<string, { ip: string; port: number; strict: boolean }>();
+  const key = viewKey(view);
 
   for (const hp of model.hostPorts()) {
-    const name = `${hp.host}:${hp.port}`;
-    const { vs, dr } = model.configFor(hp.host);
-    let hostRoutes: Route[];
-    try {
-      hostRoutes = routesFor(hp.host, hp.port, vs);
-    } catch (err) {
-      // A VirtualService that cannot be translated is skipped, with its reason; the host keeps default routing.
-      if (!(err instanceof ConfigError)) throw err;
-      problems.push({ resource: `VirtualService ${vs?.namespace}/${vs?.name}`, reason: err.message });
-      hostRoutes = routesFor(hp.host, hp.port, undefined);
+    // Per host, what it contributes is remembered until the host or the mesh-wide inputs
+    // change: an endpoint change re-translates one host, not the mesh.
+    let memo = hostMemo.get(hp);
+    if (!memo) {
+      memo = new Map();
+      hostMemo.set(hp, memo);
     }
-    if (envoy) {
-      if (HTTP_PROTOCOLS.has(hp.protocol)) {
-        const hosts = vhostsByPort.get(hp.port) ?? [];
-        hosts.push({ name, domains: [hp.host, name], routes: hostRoutes });
-        vhostsByPort.set(hp.port, hosts);
-      }
-    } else {
-      listeners.set(name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) });
-      const domains = [name, hp.host];
-      routes.set(name, { hash: hash(["r", name, domains, hostRoutes]), build: () => routeConfiguration(name, domains, hostRoutes) });
-      for (const e of hp.endpoints) {
-        const key = grpcServerListenerName(e.address, e.targetPort);
-        const strict = modeOf(hp.namespace) === "STRICT";
-        const prev = serverListeners.get(key);
-        serverListeners.set(key, { ip: e.address, port: e.targetPort, strict: strict || (prev?.strict ?? false) });
-      }
+    let done = memo.get(key);
+    if (!done || done.stamp !== model.stamp || done.o !== o) {
+      done = { stamp: model.stamp, o, out: translateHost(model, hp, view, modeOf, o) };
+      memo.set(key, done);
     }
-    const { policy, subsets } = destinationPolicy(dr);
-    const mtls = clientMtls(dr, modeOf(hp.namespace));
-    const spiffeIds = mtls
-      ? [...new Set(hp.endpoints.filter((e) => e.serviceAccount).map((e) => `spiffe://${o.trustDomain}/ns/${hp.namespace}/sa/${e.serviceAccount}`))].sort()
-      : [];
-    // The default cluster with every endpoint, and one per DestinationRule subset.
-    for (const c of [{ name: "", labels: {} as Record<string, string>, policy }, ...subsets]) {
-      const cluster = outboundCluster(hp.port, hp.host, c.name);
-      const tlsInput = mtls ? { spiffeIds, sni: envoy ? outboundSni(hp.port, hp.host, c.name) : undefined } : undefined;
-      clusters.set(cluster, {
-        hash: hash(["c", view.flavour, cluster, c.policy, tlsInput, o.trustDomain]),
-        build: () =>
-          edsCluster(cluster, {
-            ...c.policy,
-            ...(tlsInput
-              ? { tls: upstreamMtls({ flavour: view.flavour, spiffeIds, trustDomain: o.trustDomain, ...(tlsInput.sni ? { sni: tlsInput.sni } : {}) }) }
-              : {}),
-          }),
-      });
-      const localities = localitiesOf(hp, c.labels, view.network, model.gateways);
-      endpoints.set(cluster, { hash: hash(["e", cluster, localities]), build: () => clusterLoadAssignment(cluster, localities) });
+    const h = done.out;
+    problems.push(...h.problems);
+    for (const [n, r] of h.listeners) listeners.set(n, r);
+    for (const [n, r] of h.routes) routes.set(n, r);
+    for (const [n, r] of h.clusters) clusters.set(n, r);
+    for (const [n, r] of h.endpoints) endpoints.set(n, r);
+    for (const [n, l] of h.servers) {
+      const prev = serverListeners.get(n);
+      serverListeners.set(n, { ...l, strict: l.strict || (prev?.strict ?? false) });
+    }
+    if (envoy && h.vhost) {
+      const hosts = vhostsByPort.get(hp.port) ?? [];
+      hosts.push(h.vhost);
+      vhostsByPort.set(hp.port, hosts);
     }
   }
 
@@ -185,6 +163,69 @@ export function translate(
     if (roots.length) secrets.set(SDS_ROOT, { hash: hash(["s", SDS_ROOT, roots]), build: () => rootCaSecret(SDS_ROOT, roots) });
     secrets.set(SDS_CERTIFICATE, { hash: hash(["s", SDS_CERTIFICATE, o.sdsCertDir]), build: () => fileCertificateSecret(SDS_CERTIFICATE, o.sdsCertDir) });
     out.set(TYPE.secret, secrets);
+  }
+  return out;
+}
+
+interface HostOut {
+  listeners: Array<[string, ResourceInput]>;
+  routes: Array<[string, ResourceInput]>;
+  clusters: Array<[string, ResourceInput]>;
+  endpoints: Array<[string, ResourceInput]>;
+  servers: Array<[string, { ip: string; port: number; strict: boolean }]>;
+  vhost?: VirtualHost;
+  problems: ConfigProblem[];
+}
+
+const hostMemo = new WeakMap<HostPort, Map<string, { stamp: number; o: TranslateOptions; out: HostOut }>>();
+
+function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: string) => MtlsMode, o: TranslateOptions): HostOut {
+  const out: HostOut = { listeners: [], routes: [], clusters: [], endpoints: [], servers: [], problems: [] };
+  const envoy = view.flavour === "envoy";
+  const name = `${hp.host}:${hp.port}`;
+  const { vs, dr } = model.configFor(hp.host);
+  let hostRoutes: Route[];
+  try {
+    hostRoutes = routesFor(hp.host, hp.port, vs);
+  } catch (err) {
+    // A VirtualService that cannot be translated is skipped, with its reason; the host keeps default routing.
+    if (!(err instanceof ConfigError)) throw err;
+    out.problems.push({ resource: `VirtualService ${vs?.namespace}/${vs?.name}`, reason: err.message });
+    hostRoutes = routesFor(hp.host, hp.port, undefined);
+  }
+  if (envoy) {
+    if (HTTP_PROTOCOLS.has(hp.protocol)) out.vhost = { name, domains: [hp.host, name], routes: hostRoutes };
+  } else {
+    out.listeners.push([name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) }]);
+    const domains = [name, hp.host];
+    out.routes.push([name, { hash: hash(["r", name, domains, hostRoutes]), build: () => routeConfiguration(name, domains, hostRoutes) }]);
+    const strict = modeOf(hp.namespace) === "STRICT";
+    for (const e of hp.endpoints) out.servers.push([grpcServerListenerName(e.address, e.targetPort), { ip: e.address, port: e.targetPort, strict }]);
+  }
+  const { policy, subsets } = destinationPolicy(dr);
+  const mtls = clientMtls(dr, modeOf(hp.namespace));
+  const spiffeIds = mtls
+    ? [...new Set(hp.endpoints.filter((e) => e.serviceAccount).map((e) => `spiffe://${o.trustDomain}/ns/${hp.namespace}/sa/${e.serviceAccount}`))].sort()
+    : [];
+  // The default cluster with every endpoint, and one per DestinationRule subset.
+  for (const c of [{ name: "", labels: {} as Record<string, string>, policy }, ...subsets]) {
+    const cluster = outboundCluster(hp.port, hp.host, c.name);
+    const tlsInput = mtls ? { spiffeIds, sni: envoy ? outboundSni(hp.port, hp.host, c.name) : undefined } : undefined;
+    out.clusters.push([
+      cluster,
+      {
+        hash: hash(["c", view.flavour, cluster, c.policy, tlsInput, o.trustDomain]),
+        build: () =>
+          edsCluster(cluster, {
+            ...c.policy,
+            ...(tlsInput
+              ? { tls: upstreamMtls({ flavour: view.flavour, spiffeIds, trustDomain: o.trustDomain, ...(tlsInput.sni ? { sni: tlsInput.sni } : {}) }) }
+              : {}),
+          }),
+      },
+    ]);
+    const localities = localitiesOf(hp, c.labels, view.network, model.gateways);
+    out.endpoints.push([cluster, { hash: hash(["e", cluster, localities]), build: () => clusterLoadAssignment(cluster, localities) }]);
   }
   return out;
 }
