@@ -3,6 +3,7 @@ import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent.js";
 import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
+import { demoClient, demoServer } from "./commands/demo.js";
 import { eventsTail } from "./commands/events-tail.js";
 import { type ConfigKind, proxyConfig } from "./commands/proxy-config.js";
 import { proxyStatus } from "./commands/proxy-status.js";
@@ -126,6 +127,25 @@ export function buildProgram(): Command {
     .option("--mesh <id>", "mesh id", process.env.ISTHMUS_MESH ?? "default")
     .option("--all", "include disconnected proxies")
     .action((o) => proxyStatus(o));
+
+  const demo = program.command("demo").description("seed 002's helloworld workloads, for the compose file and Kubernetes examples");
+  demo
+    .command("server")
+    .description("a helloworld gRPC server answering with its version")
+    .requiredOption("--version <v>", "v1, v2, ...")
+    .option("--instance <name>", "instance name in the answer", process.env.HOSTNAME ?? "helloworld")
+    .option("--host <ip>", "listen address", "0.0.0.0")
+    .option("--port <port>", "listen port", positiveInt, 5000)
+    .action((o) => demoServer(o));
+  demo
+    .command("client")
+    .description("a proxyless gRPC client calling a service through xDS, printing the answers")
+    .option("--xds <host:port>", "config-push's xDS address", "127.0.0.1:15010")
+    .option("--target <host:port>", "the service", "helloworld.default.svc.cluster.local:5000")
+    .option("--node <id>", "xDS node id", "sidecar~127.0.0.1~sleep-0.default~default.svc.cluster.local")
+    .option("--calls <n>", "calls per round", positiveInt, 10)
+    .option("--every-ms <ms>", "time between rounds", positiveInt, 5_000)
+    .action((o) => demoClient(o));
 
   program
     .command("proxy-config")

@@ -2,7 +2,16 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { Bus, busOptionsFromEnv, provisionMeshStreams } from "@isthmus/bus";
+import {
+  Bus,
+  type BusConnectOptions,
+  busOptionsFromEnv,
+  type NatsUser,
+  natsAuthorization,
+  provisionMeshStreams,
+  SERVICE_USERS,
+  type ServiceUser,
+} from "@isthmus/bus";
 import { createIntermediate, initRoot, LocalKeyProvider, loadActiveIssuer, openCaStore, startCertAuthority } from "@isthmus/cert-authority";
 import { startConfigPush } from "@isthmus/config-push";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
@@ -18,17 +27,43 @@ export interface UpOptions {
   demo: boolean;
 }
 
-async function natsForStack(log: (s: string) => void): Promise<{ url: string; stop: () => Promise<void>; origin: string }> {
+interface StackNats {
+  url: string;
+  stop: () => Promise<void>;
+  origin: string;
+  /** Per-service credentials, when the stack runs its own NATS. */
+  users?: StackUser[];
+}
+
+type StackUser = NatsUser & { password: string };
+
+/** Per-service NATS passwords, made on first run and kept in the stack's directory (0600). */
+function stackUsers(dir: string): StackUser[] {
+  const f = join(dir, "nats-users.json");
+  if (!existsSync(f)) {
+    const users = SERVICE_USERS.map((user) => ({ user, password: randomBytes(18).toString("base64url") }));
+    writeFileSync(f, JSON.stringify(users, null, 2), { mode: 0o600 });
+  }
+  return JSON.parse(readFileSync(f, "utf8")) as StackUser[];
+}
+
+/**
+ * NATS_URL when given (with NATS_USER/NATS_PASSWORD etc. for every service); otherwise a
+ * nats-server of the stack's own where every service has its own credentials and may
+ * publish only its domain; without a nats-server binary, one already on 127.0.0.1:4222.
+ */
+async function natsForStack(dir: string, mesh: string, log: (s: string) => void): Promise<StackNats> {
   const fromEnv = process.env.NATS_URL;
   if (fromEnv) return { url: fromEnv, stop: async () => {}, origin: "NATS_URL" };
+  if (findNatsServer()) {
+    log("starting nats-server with JetStream and per-service credentials ...");
+    const users = stackUsers(dir);
+    const srv = await NatsServer.start({ config: natsAuthorization(users, mesh) });
+    return { url: srv.url, stop: () => srv.dispose(), origin: `started ${srv.bin}; per-service credentials in ${join(dir, "nats-users.json")}`, users };
+  }
   const { host, port } = hostPort("nats://127.0.0.1:4222", 4222);
   if (await tcpReachable(host, port)) return { url: "nats://127.0.0.1:4222", stop: async () => {}, origin: "already running on 127.0.0.1:4222" };
-  if (!findNatsServer()) {
-    throw new Error("no NATS: set NATS_URL, or install nats-server (Debian/Ubuntu: sudo apt-get install -y nats-server; macOS: brew install nats-server)");
-  }
-  log("starting nats-server with JetStream ...");
-  const srv = await NatsServer.start();
-  return { url: srv.url, stop: () => srv.dispose(), origin: `started ${srv.bin}` };
+  throw new Error("no NATS: set NATS_URL, or install nats-server (Debian/Ubuntu: sudo apt-get install -y nats-server; macOS: brew install nats-server)");
 }
 
 /** A key-encryption key kept in the stack's directory (0600), made on first run. */
@@ -50,12 +85,16 @@ export async function up(o: UpOptions): Promise<void> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stops: Array<() => Promise<void> | void> = [];
-  const nats = await natsForStack(say);
+  const nats = await natsForStack(dir, o.mesh, say);
   stops.push(() => nats.stop());
   const tel = await startTelemetry({ serviceName: "isthmus-up", port: o.healthPort, logLevel: process.env.LOG_LEVEL ?? "warn" });
   stops.push(() => tel.shutdown());
-  const busOpts = { ...busOptionsFromEnv({ ...process.env, NATS_URL: nats.url }, "isthmus-up"), waitOnFirstConnect: false };
-  const bus = await Bus.connect(busOpts);
+  const baseOpts = { ...busOptionsFromEnv({ ...process.env, NATS_URL: nats.url }, "isthmus-up"), waitOnFirstConnect: false };
+  const busFor = (user: ServiceUser): BusConnectOptions => {
+    const u = nats.users?.find((x) => x.user === user);
+    return u ? { ...baseOpts, name: user, user: u.user, password: u.password } : { ...baseOpts, name: user };
+  };
+  const bus = await Bus.connect(busFor("isthmus-cli"));
   stops.push(() => bus.close());
   tel.health.addCheck("nats", () => bus.connected);
   await provisionMeshStreams(bus.jsm, o.mesh);
@@ -81,7 +120,7 @@ export async function up(o: UpOptions): Promise<void> {
     grpcPort: Number(process.env.CA_GRPC_PORT ?? 15012),
     grpcTls: true,
     serverNames: ["localhost"],
-    bus: busOpts,
+    bus: busFor("cert-authority"),
     audiences: ["istio-ca"],
     clusters: [],
   });
@@ -123,11 +162,12 @@ export async function up(o: UpOptions): Promise<void> {
     });
     await regStore.close();
   }
-  const discovery = await startDiscovery({ mesh: o.mesh, databaseUrl: db, dataDir: dataDir("discovery"), bus: busOpts });
+  const discovery = await startDiscovery({ mesh: o.mesh, databaseUrl: db, dataDir: dataDir("discovery"), bus: busFor("discovery") });
   stops.push(() => discovery.stop());
   tel.health.addCheck("discovery", () => discovery.ready());
   const xdsPort = Number(process.env.XDS_PORT ?? 15010);
-  const cp = await startConfigPush({ mesh: o.mesh, bus: busOpts, host: "127.0.0.1", port: xdsPort });
+  const cp = await startConfigPush({ mesh: o.mesh, bus: busFor("config-push"), host: "127.0.0.1", port: xdsPort });
+  for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   stops.push(() => cp.stop());
   await cp.ready;
 
@@ -140,8 +180,11 @@ export async function up(o: UpOptions): Promise<void> {
   say("  pvl-manager      not started: it needs a Kubernetes config cluster (run it with CONFIG_KUBECONFIG)");
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);
   say(`  metrics          ${tel.health.url}/metrics`);
-  say(`  proxy status     NATS_URL=${nats.url} node cli/dist/main.js proxy-status --mesh ${o.mesh}`);
-  say(`  events           NATS_URL=${nats.url} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);
+  const cli = nats.users?.find((u) => u.user === "isthmus-cli");
+  const env = `NATS_URL=${nats.url}${cli ? ` NATS_USER=${cli.user} NATS_PASSWORD=${cli.password}` : ""}`;
+  say(`  proxy status     ${env} node cli/dist/main.js proxy-status --mesh ${o.mesh}`);
+  say(`  proxy config     node cli/dist/main.js proxy-config all <proxy-id> --url ${tel.health.url}   (${tel.health.url}/debug/syncz)`);
+  say(`  events           ${env} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);
   say("");
 
   let demoTimer: NodeJS.Timeout | undefined;

@@ -2,6 +2,7 @@ export * from "./connect.js";
 export * from "./dead-letter.js";
 export * from "./durable-consumer.js";
 export * from "./logger.js";
+export * from "./permissions.js";
 export * from "./publisher.js";
 export * from "./state-reader.js";
 export * from "./streams.js";

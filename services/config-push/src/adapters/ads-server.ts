@@ -301,7 +301,9 @@ export class AdsServer {
     const changed = st.names !== names;
     st.names = names;
     const version = p.cache.version(type as TypeUrl);
-    if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st);
+    // A new subscription gets the full state; a proxy that is merely behind (its ACK of an
+    // older version arrived after a push) gets what changed since then.
+    if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st, changed);
   }
 
   /** SDS names this proxy may have; the others are refused, logged and reported in its status. */
