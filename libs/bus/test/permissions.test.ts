@@ -6,8 +6,8 @@ import { Bus, type NatsUser, natsAuthorization, Publisher, provisionMeshStreams,
 // Every service connects with its own credentials and may publish only its own domain.
 let nats: NatsServer;
 const mesh = uniqueMeshId("perm");
-const users: NatsUser[] = SERVICE_USERS.map((user) => ({ user, password: `pw-${user}-${Math.random().toString(36).slice(2)}` }));
-const creds = (user: string) => users.find((u) => u.user === user) as NatsUser;
+const users: Array<NatsUser & { password: string }> = SERVICE_USERS.map((user) => ({ user, password: `pw-${user}-${Math.random().toString(36).slice(2)}` }));
+const creds = (user: string) => users.find((u) => u.user === user) as NatsUser & { password: string };
 const connect = (user?: string) =>
   Bus.connect({ servers: nats.url, waitOnFirstConnect: false, ...(user ? { user, password: creds(user).password } : {}), maxReconnectDelayMs: 200 });
 
