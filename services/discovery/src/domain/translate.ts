@@ -93,7 +93,10 @@ export function translateService(
           skipped.push({ object: sliceName, reason: `invalid IP address ${JSON.stringify(address)}` });
           continue;
         }
-        const prev = byAddress.get(address);
+        // One endpoint per pod and address: a pod listed in several slices (different ports)
+        // is merged; two pods on one address (host network) stay two endpoints.
+        const key = ep.targetRef?.kind === "Pod" ? `${address}|${ep.targetRef.namespace ?? ns}/${ep.targetRef.name}` : address;
+        const prev = byAddress.get(key);
         if (prev) {
           Object.assign(prev.ports, slicePorts);
           continue;
@@ -118,12 +121,13 @@ export function translateService(
         if (pod?.spec?.serviceAccountName) e.serviceAccount = pod.spec.serviceAccountName;
         if (pod?.metadata.name) e.pod = pod.metadata.name;
         if (nodeName) e.node = nodeName;
-        byAddress.set(address, e);
+        byAddress.set(key, e);
       }
     }
   }
   // Sorted, so equal states encode equally and hash to the same message id.
-  const endpoints = [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  const endpoints = [...byAddress.values()].sort((a, b) => cmp(a.address, b.address) || cmp(a.pod ?? "", b.pod ?? ""));
   return {
     state: { cluster: cluster.id, namespace: ns, name, hostname: `${name}.${ns}.svc.cluster.local`, ports, endpoints, stale: false },
     skipped,
