@@ -4,6 +4,7 @@ export * from "./durable-consumer.js";
 export * from "./logger.js";
 export * from "./permissions.js";
 export * from "./publisher.js";
+export * from "./remote.js";
 export * from "./state-reader.js";
 export * from "./streams.js";
 export * from "./trace.js";

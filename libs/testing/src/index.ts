@@ -9,3 +9,4 @@ export * from "./postgres-server.js";
 export * from "./tcp.js";
 export * from "./tcp-relay.js";
 export * from "./wait.js";
+export * from "./wan-link.js";

@@ -1,7 +1,17 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { Bus, type BusConnectOptions, type BusLogger, Publisher, publishBestEffort, StateReader, silentLogger } from "@isthmus/bus";
-import { buildEvent, type DataOf, domainFilter, networkGatewayV1, proxyStatusV1, serviceStateV1, streamName, type trustBundleUpdatedV1 } from "@isthmus/events";
+import { Bus, type BusConnectOptions, type BusLogger, hubStreamName, Publisher, publishBestEffort, StateReader, silentLogger } from "@isthmus/bus";
+import {
+  buildEvent,
+  type DataOf,
+  domainFilter,
+  networkGatewayV1,
+  parseSubject,
+  proxyStatusV1,
+  serviceStateV1,
+  streamName,
+  type trustBundleUpdatedV1,
+} from "@isthmus/events";
 import type { ClusterAccess } from "@isthmus/k8s";
 import type { SnapshotCache, TypeUrl } from "@isthmus/xds";
 import { AdsServer, type ProxyConnection } from "./adapters/ads-server.js";
@@ -32,6 +42,12 @@ export interface ConfigPushConfig {
    * every cluster of the mesh when unset.
    */
   clusters?: string[];
+  /**
+   * Run as the remote control plane of these clusters, on a NATS leaf node: their states
+   * come from the leaf's own DISCOVERY stream (published in the cluster, so they keep
+   * flowing when the WAN is cut), everything else from the hub's mirrors (`HUB_…`).
+   */
+  remoteFor?: string[];
   /** SPIFFE trust domain of the mesh (default cluster.local). */
   trustDomain?: string;
   /** Where sidecars' agents keep their certificate files (the SDS `default` secret). */
@@ -132,11 +148,25 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     timer = setTimeout(rebuild, wait);
   };
 
-  // Services and east-west gateways (the whole DISCOVERY domain: one filter subject).
-  const reader = new StateReader(bus.js, { stream: streamName(c.mesh, "discovery"), filter: domainFilter(c.mesh, "discovery") });
+  // Services and east-west gateways (the whole DISCOVERY domain: one filter subject); a
+  // remote control plane reads its own clusters locally and the rest from the hub's mirror.
+  const remote = c.remoteFor?.length ? new Set(c.remoteFor) : undefined;
+  const discoverySources = remote
+    ? [
+        { stream: streamName(c.mesh, "discovery"), accept: (cluster: string) => remote.has(cluster) },
+        { stream: hubStreamName(c.mesh, "discovery"), accept: (cluster: string) => !remote.has(cluster) },
+      ]
+    : [{ stream: streamName(c.mesh, "discovery"), accept: () => true }];
   const inScope = (cluster: string) => !c.clusters || c.clusters.includes(cluster);
+  const clusterOf = (subject: string) => {
+    try {
+      return parseSubject(subject).tokens[1];
+    } catch {
+      return undefined;
+    }
+  };
   // Ready (and the first snapshot built) once every stream has been read to its end.
-  let pending = 3;
+  let pending = discoverySources.length + 2;
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => {
     resolveReady = r;
@@ -149,34 +179,43 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   };
   const gatewaySubjects = new Map<string, string>();
   const bundleSubjects = new Map<string, string>();
-  const reading = (async () => {
-    for await (const item of reader) {
-      if (item.kind === "caught-up") caughtUp();
-      else if (item.kind === "state") {
-        if (item.event.type === serviceStateV1.type) {
-          const s = item.event.data as ServiceState;
-          if (!inScope(s.cluster)) continue;
-          model.upsert(item.subject, s);
-        } else if (item.event.type === networkGatewayV1.type) {
-          const g = item.event.data as DataOf<typeof networkGatewayV1>;
-          model.setGateway(g.network, g.addresses);
-          gatewaySubjects.set(item.subject, g.network);
-        } else continue;
-        changed();
-      } else if (item.kind === "deleted") {
-        model.remove(item.subject);
-        const network = gatewaySubjects.get(item.subject);
-        if (network !== undefined) {
-          gatewaySubjects.delete(item.subject);
-          model.removeGateway(network);
-        }
-        changed();
-      } else log.warn({ subject: item.subject, reason: item.reason }, "invalid discovery event ignored");
-    }
-  })().catch((err) => log.error({ err: String(err) }, "discovery reader stopped"));
+  const readers = discoverySources.map((src) => ({ src, reader: new StateReader(bus.js, { stream: src.stream, filter: domainFilter(c.mesh, "discovery") }) }));
+  const readings = readers.map(({ src, reader }) =>
+    (async () => {
+      for await (const item of reader) {
+        if (item.kind === "caught-up") caughtUp();
+        else if (item.kind === "state") {
+          if (item.event.type === serviceStateV1.type) {
+            const s = item.event.data as ServiceState;
+            if (!inScope(s.cluster) || !src.accept(s.cluster)) continue;
+            model.upsert(item.subject, s);
+          } else if (item.event.type === networkGatewayV1.type) {
+            if (remote && src.stream !== streamName(c.mesh, "discovery")) continue;
+            const g = item.event.data as DataOf<typeof networkGatewayV1>;
+            model.setGateway(g.network, g.addresses);
+            gatewaySubjects.set(item.subject, g.network);
+          } else continue;
+          changed();
+        } else if (item.kind === "deleted") {
+          const cluster = clusterOf(item.subject);
+          if (cluster !== undefined && item.subject.includes(".discovery.service.") && !src.accept(cluster)) continue;
+          model.remove(item.subject);
+          const network = gatewaySubjects.get(item.subject);
+          if (network !== undefined) {
+            gatewaySubjects.delete(item.subject);
+            model.removeGateway(network);
+          }
+          changed();
+        } else log.warn({ subject: item.subject, reason: item.reason }, "invalid discovery event ignored");
+      }
+    })().catch((err) => log.error({ err: String(err), stream: src.stream }, "discovery reader stopped")),
+  );
 
   // Mesh configuration (VirtualService, DestinationRule, ...) from the CONFIG stream.
-  const configReader = new StateReader(bus.js, { stream: streamName(c.mesh, "config"), filter: domainFilter(c.mesh, "config") });
+  const configReader = new StateReader(bus.js, {
+    stream: remote ? hubStreamName(c.mesh, "config") : streamName(c.mesh, "config"),
+    filter: domainFilter(c.mesh, "config"),
+  });
   const configReading = (async () => {
     for await (const item of configReader) {
       if (item.kind === "caught-up") caughtUp();
@@ -227,10 +266,10 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
       clearTimeout(timer);
       clearTimeout(statusTimer);
       await watcher?.stop();
-      await reader.close();
+      for (const r of readers) await r.reader.close();
       await configReader.close();
       await caReader.close();
-      await reading;
+      await Promise.all(readings);
       await configReading;
       await caReading;
       await ads.stop();

@@ -80,13 +80,18 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
 
   let reconciling: Promise<void> | undefined;
   const reconcileOnce = async () => {
-    const specs = await listClusters(store);
+    const all = await listClusters(store);
+    // A cluster with a remote control plane is watched by the discovery running there
+    // (its states reach this mesh through the leaf node's stream), not from here.
+    const remote = new Set(all.filter((s) => s.mode === "remote-control-plane").map((s) => s.id));
+    const specs = all.filter((s) => !remote.has(s.id));
     const wanted = new Map(specs.map((s) => [s.id, s]));
     for (const [id, r] of runners) {
       const next = wanted.get(id);
       if (!next || !sameSpec(next, r.spec)) {
-        // Removed: its services leave the mesh. Changed: restart with the new spec.
-        if (r.source) await stopLeading(r, !next);
+        // Removed: its services leave the mesh (not when its remote control plane took it over).
+        // Changed: restart with the new spec.
+        if (r.source) await stopLeading(r, !next && !remote.has(id));
         await r.lock.release();
         runners.delete(id);
       }
