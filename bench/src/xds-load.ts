@@ -10,11 +10,16 @@ interface Msg {
   n: number;
   clusters: string[];
   mode: "sotw" | "delta";
+  /** HTTP/2 connections to spread the proxies over (default: one per 500 proxies). */
+  connections?: number;
 }
 
 process.once("message", (m: Msg) => {
-  const CONNECTIONS = Math.max(1, Math.ceil(m.n / 500));
-  const clients = Array.from({ length: CONNECTIONS }, () => fastAdsClient(m.address, grpcJs.credentials.createInsecure()));
+  const CONNECTIONS = m.connections ?? Math.max(1, Math.ceil(m.n / 500));
+  // A subchannel pool per client: otherwise grpc-js shares one connection among all of them.
+  const clients = Array.from({ length: CONNECTIONS }, () =>
+    fastAdsClient(m.address, grpcJs.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }),
+  );
   // Like Envoy, a SotW proxy repeats its names in every ACK: encoded once here, as Envoy's C++ would cost next to nothing.
   const names = encodeNames(m.clusters);
   let initial = 0;
