@@ -5,6 +5,7 @@ import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caR
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
 import { demoClient, demoServer } from "./commands/demo.js";
 import { eventsTail } from "./commands/events-tail.js";
+import { natsProvisionRemote } from "./commands/nats.js";
 import { type ConfigKind, proxyConfig } from "./commands/proxy-config.js";
 import { proxyStatus } from "./commands/proxy-status.js";
 import { pvlStatus } from "./commands/pvl.js";
@@ -127,6 +128,16 @@ export function buildProgram(): Command {
     .option("--mesh <id>", "mesh id", process.env.ISTHMUS_MESH ?? "default")
     .option("--all", "include disconnected proxies")
     .action((o) => proxyStatus(o));
+
+  program
+    .command("nats")
+    .description("the mesh's NATS")
+    .command("provision-remote")
+    .description("a remote control plane's streams on its leaf node (run against the leaf)")
+    .requiredOption("--mesh <id>", "mesh id")
+    .option("--hub-domain <d>", "the hub's JetStream domain", "hub")
+    .requiredOption("--leaf-domain <d>", "the leaf node's JetStream domain")
+    .action((o: { mesh: string; hubDomain: string; leafDomain: string }) => natsProvisionRemote(o));
 
   const demo = program.command("demo").description("seed 002's helloworld workloads, for the compose file and Kubernetes examples");
   demo

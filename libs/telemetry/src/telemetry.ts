@@ -60,7 +60,11 @@ export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
     host: o.host ?? process.env.HEALTH_HOST ?? "127.0.0.1",
     metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
   };
-  if (o.tls) hs.tls = o.tls;
+  // HEALTH_TLS_CERT + HEALTH_TLS_KEY: the health, readiness, metrics and debug endpoints over TLS.
+  const envTls =
+    process.env.HEALTH_TLS_CERT && process.env.HEALTH_TLS_KEY ? { certFile: process.env.HEALTH_TLS_CERT, keyFile: process.env.HEALTH_TLS_KEY } : undefined;
+  const tls = o.tls ?? envTls;
+  if (tls) hs.tls = tls;
   const health = new HealthServer(hs);
   await health.listen();
   return {
