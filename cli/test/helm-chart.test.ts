@@ -72,7 +72,7 @@ describe("Helm chart", () => {
       return true;
     };
     for (const [file, text] of templates) {
-      for (const [, path] of text.matchAll(/\.Values\.([A-Za-z0-9_.]+)/g)) expect(has(path.split(".")), `${file}: .Values.${path}`).toBe(true);
+      for (const [, path = ""] of text.matchAll(/\.Values\.([A-Za-z0-9_.]+)/g)) expect(has(path.split(".")), `${file}: .Values.${path}`).toBe(true);
       for (const [, name] of text.matchAll(/include "([^"]+)"/g)) expect(defined.has(name), `${file}: include "${name}"`).toBe(true);
       if (file === "_helpers.tpl") continue;
       // Every object: kind + the standard labels (directly or through the Deployment helper).
