@@ -1,13 +1,17 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { register as registerXds } from "@grpc/grpc-js-xds";
 import { Bus, provisionRemoteControlPlane } from "@isthmus/bus";
+import { createIntermediate, LocalKeyProvider, openCaStore, type RunningCa, startCertAuthority } from "@isthmus/cert-authority";
 import { type RunningConfigPush, startConfigPush } from "@isthmus/config-push";
 import { type RunningDiscovery, startDiscovery } from "@isthmus/discovery";
-import { createTestDatabase, freePort, NatsServer, uniqueMeshId, WanLink, waitFor } from "@isthmus/testing";
+import { createTestDatabase, freePort, KubeApiStandIn, NatsServer, uniqueMeshId, WanLink, waitFor } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeRoot, type Root } from "../../services/cert-authority/test/harness.js";
+import { agentRound } from "../src/commands/agent.js";
 import { GreeterClient, helloworldServer, sayHello } from "../src/demo/helloworld.js";
 
 // Seeds 000/001: a remote control plane. The hub runs the mesh's NATS, discovery and
@@ -26,6 +30,9 @@ let leaf: NatsServer;
 let wan: WanLink;
 let hubCp: RunningConfigPush;
 let remoteCp: RunningConfigPush;
+let remoteCa: RunningCa;
+let remoteApi: KubeApiStandIn;
+let root: Root;
 const servers: Record<string, { port: number; stop(): void }> = {};
 
 function clients(cp: RunningConfigPush, name: string): grpc.Client {
@@ -133,6 +140,32 @@ beforeAll(async () => {
       debounceMs: 50,
       ...(remoteFor ? { remoteFor } : {}),
     });
+  // The remote cluster's cert-authority: its own intermediate from the mesh's root, its own database, on the leaf.
+  root = await makeRoot();
+  const caDb = await createTestDatabase();
+  cleanup.push(() => caDb.drop());
+  const meshKeys = new LocalKeyProvider(randomBytes(32));
+  const store = await openCaStore(caDb.url);
+  await createIntermediate({ mesh, trustDomain: "cluster.local", rootDir: root.dir, rootKeys: root.keys, store, meshKeys });
+  await store.close();
+  remoteApi = new KubeApiStandIn("cluster-r");
+  await remoteApi.start();
+  cleanup.push(() => remoteApi.stop());
+  remoteCa = await startCertAuthority({
+    mesh,
+    trustDomain: "cluster.local",
+    databaseUrl: caDb.url,
+    keys: meshKeys,
+    grpcHost: "127.0.0.1",
+    grpcPort: 0,
+    grpcTls: true,
+    serverNames: ["localhost"],
+    bus: { servers: leaf.url, waitOnFirstConnect: false },
+    validity: { defaultTtlMs: 3_600_000, maxTtlMs: 24 * 3_600_000, backdateMs: 60_000 },
+    audiences: ["istio-ca"],
+    clusters: [{ id: "cluster-r", access: { kubeconfig: remoteApi.kubeconfig() } }],
+  });
+  cleanup.push(() => remoteCa.stop());
   hubCp = await cp(hub.url);
   remoteCp = await cp(leaf.url, ["cluster-r"]);
   cleanup.push(
@@ -163,6 +196,20 @@ describe("remote control plane over a NATS leaf node", () => {
       ["helloworld-v2-1", servers.v2b?.port as number],
     ]);
     await waitFor(async () => (await seen(remoteProxy, 30)).has("helloworld-v2-1"), 30_000, "local change reaches local proxies with the WAN cut");
+    // ... and a new workload there still gets its certificate from the cluster's own CA.
+    const out = mkdtempSync(join(tmpdir(), "rcp-agent-"));
+    writeFileSync(join(out, "roots.pem"), root.certPem);
+    const issued = await agentRound({
+      caAddress: `localhost:${remoteCa.grpcPort}`,
+      caRoots: join(out, "roots.pem"),
+      out,
+      token: remoteApi.issueServiceAccountToken({ namespace: "default", serviceAccount: "sleep" }),
+      clusterId: "cluster-r",
+      keyAlg: "ec-p256",
+    });
+    expect(issued.spiffeId).toBe("spiffe://cluster.local/ns/default/sa/sleep");
+    // The remote config-push has the trust bundle from its local CA (the SDS ROOTCA of its sidecars).
+    expect(remoteCp.model.roots()).toContain(root.certPem);
     expect((await seen(hubProxy, 30)).has("helloworld-v2-1")).toBe(false); // the hub cannot know yet
 
     // Heal: the hub's stream catches up from the leaf, and everyone converges.

@@ -98,16 +98,18 @@ describe("discovery under churn", () => {
 
     let changes = 0;
     const t0 = Date.now();
+    // Paced by the clock (a change per millisecond on average): a late timer on a busy
+    // machine is made up for by a burst, so the rate holds.
     while (Date.now() - t0 < 30_000) {
-      const tick = Date.now();
-      for (let i = 0; i < 10; i++) {
+      const due = Date.now() - t0;
+      while (changes < due) {
         const s = Math.floor(Math.random() * SERVICES);
         const p = Math.floor(Math.random() * PODS);
         ready[s]![p] = !ready[s]![p];
         c.apply(sliceOf(s));
         changes++;
       }
-      await new Promise((r) => setTimeout(r, Math.max(0, 10 - (Date.now() - tick))));
+      await new Promise((r) => setTimeout(r, 5));
     }
     const rate = changes / ((Date.now() - t0) / 1000);
     expect(rate).toBeGreaterThan(700); // the load was really there
