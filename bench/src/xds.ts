@@ -64,6 +64,7 @@ async function run(n: number, mode: "sotw" | "delta", figures: Figures): Promise
     host: "127.0.0.1",
     port: 0,
     debounceMs: 100,
+    ...(process.env.BENCH_XDS_PUSH_CONCURRENCY ? { maxConcurrentPushes: Number(process.env.BENCH_XDS_PUSH_CONCURRENCY) } : {}),
   });
   await cp.ready;
   const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { kubeConfigFor } from "@isthmus/k8s";
+import { KubeApiStandIn, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { ApiextensionsV1Api, loadYaml, type V1CustomResourceDefinition } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -40,5 +42,40 @@ describe("isthmus up (what npm start runs)", () => {
     const bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
     for (const s of meshStreamSpecs(mesh)) await bus.jsm.streams.delete(s.name).catch(() => {});
     await bus.close();
+  }, 150_000);
+
+  it("on a machine with no NATS running starts its own with per-service credentials, and runs pvl-manager given a config cluster", async () => {
+    const api = new KubeApiStandIn("config-cluster");
+    await api.start();
+    const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(repoRoot, "deploy/crds/asmpvlconfigs.istio.alibabacloud.com.yaml"), "utf8"));
+    await kubeConfigFor({ kubeconfig: api.kubeconfig() }).makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
+    const work = mkdtempSync(join(tmpdir(), "isthmus-up-"));
+    writeFileSync(join(work, "config.kubeconfig"), api.kubeconfig());
+    const env: NodeJS.ProcessEnv = { ...process.env, CONFIG_KUBECONFIG: join(work, "config.kubeconfig"), CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
+    delete env.NATS_URL;
+    delete env.DATABASE_URL;
+    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--dir", join(work, "state"), "--health-port", "0"], {
+      cwd: repoRoot,
+      env,
+    });
+    let out = "";
+    p.stdout.on("data", (b) => {
+      out += b;
+    });
+    p.stderr.on("data", (b) => {
+      out += b;
+    });
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && !(out.includes("Hello version: v1") && out.includes("Hello version: v2"))) await new Promise((r) => setTimeout(r, 200));
+    p.kill("SIGINT");
+    const code = await new Promise((r) => p.once("exit", r));
+    await api.stop();
+    expect(out).toMatch(/NATS JetStream\s+nats:\/\/127\.0\.0\.1:\d+\s+\(started .*per-service credentials/);
+    expect(out).toMatch(/pvl-manager\s+ASMPvlConfig on the cluster of/);
+    expect(out).toMatch(/Hello version: v1/);
+    expect(out).toMatch(/Hello version: v2/);
+    // The services ran under their own users: the CLI's line names its own, not a shared one.
+    expect(out).toMatch(/NATS_USER=isthmus-cli NATS_PASSWORD=\S+/);
+    expect(code).toBe(0);
   }, 150_000);
 });

@@ -166,6 +166,21 @@ export async function up(o: UpOptions): Promise<void> {
   stops.push(() => discovery.stop());
   tel.health.addCheck("discovery", () => discovery.ready());
   const xdsPort = Number(process.env.XDS_PORT ?? 15010);
+  // pvl-manager reconciles ASMPvlConfig on the mesh's config cluster: only when there is one.
+  const pvlKubeconfig = process.env.CONFIG_KUBECONFIG;
+  let pvl: { stop(): Promise<void> } | undefined;
+  if (pvlKubeconfig) {
+    const { startPvlManager, SimulatedCloud } = await import("@isthmus/pvl-manager");
+    pvl = await startPvlManager({
+      mesh: o.mesh,
+      configCluster: { kubeconfigPath: pvlKubeconfig },
+      provider: await SimulatedCloud.open(db, dataDir("pvl-sim")),
+      databaseUrl: db,
+      dataDir: dataDir("pvl-manager"),
+      bus: busFor("pvl-manager"),
+    });
+    stops.push(() => pvl?.stop());
+  }
   const cp = await startConfigPush({ mesh: o.mesh, bus: busFor("config-push"), host: "127.0.0.1", port: xdsPort });
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   stops.push(() => cp.stop());
@@ -177,7 +192,11 @@ export async function up(o: UpOptions): Promise<void> {
   say(`  cert-authority   127.0.0.1:${ca.grpcPort} (Istio CreateCertificate, TLS; root in ${join(dir, "root")})`);
   say(`  discovery        clusters: ${discovery.leading().join(", ") || "none"}`);
   say(`  config-push      xDS on 127.0.0.1:${cp.port}`);
-  say("  pvl-manager      not started: it needs a Kubernetes config cluster (run it with CONFIG_KUBECONFIG)");
+  say(
+    pvl
+      ? `  pvl-manager      ASMPvlConfig on the cluster of ${pvlKubeconfig} (simulated cloud)`
+      : "  pvl-manager      not started: give the mesh's config cluster with CONFIG_KUBECONFIG to run it",
+  );
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);
   say(`  metrics          ${tel.health.url}/metrics`);
   const cli = nats.users?.find((u) => u.user === "isthmus-cli");
