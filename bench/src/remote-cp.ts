@@ -1,4 +1,5 @@
 import { fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Bus, Publisher, provisionRemoteControlPlane } from "@isthmus/bus";
 import { type RunningConfigPush, startConfigPush } from "@isthmus/config-push";
@@ -92,11 +93,15 @@ export async function benchRemoteCp(): Promise<void> {
   const figures: Figures = { proxies: N, services: S, wan_rtt_ms: RTT_MS, wan_bytes_per_s: BYTES_PER_S };
   const mesh = uniqueMeshId("benchrcp");
   const leafPort = await freePort();
-  const hub = await NatsServer.start({ domain: "hub", config: `leafnodes { listen: "127.0.0.1:${leafPort}" }` });
+  const leafPassword = randomBytes(12).toString("hex");
+  const hub = await NatsServer.start({
+    domain: "hub",
+    config: `leafnodes { listen: "127.0.0.1:${leafPort}", authorization { user: "leaf", password: "${leafPassword}" } }`,
+  });
   const leafWan = await WanLink.start({ host: "127.0.0.1", port: leafPort }, { rttMs: RTT_MS, bytesPerSecond: BYTES_PER_S });
   const leaf = await NatsServer.start({
     domain: "leaf-r",
-    config: `leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:${leafWan.port}", deny_imports: ["mesh.>"], deny_exports: ["mesh.>"] } ] }`,
+    config: `leafnodes { remotes: [ { url: "nats-leaf://leaf:${leafPassword}@127.0.0.1:${leafWan.port}", deny_imports: ["mesh.>"], deny_exports: ["mesh.>"] } ] }`,
   });
   const hubBus = await Bus.connect({ servers: hub.url, waitOnFirstConnect: false });
   const leafBus = await Bus.connect({ servers: leaf.url, waitOnFirstConnect: false });

@@ -24,6 +24,7 @@ const HOST = "helloworld.default.svc.cluster.local";
 const work = mkdtempSync(join(tmpdir(), "isthmus-remote-cp-"));
 const cleanup: Array<() => unknown> = [];
 const mesh = uniqueMeshId("rcp");
+const LEAF_PASSWORD = randomBytes(12).toString("hex");
 
 let hub: NatsServer;
 let leaf: NatsServer;
@@ -88,14 +89,18 @@ async function discovery(name: string, natsUrl: string, clusters: string): Promi
 beforeAll(async () => {
   registerXds();
   const leafPort = await freePort();
-  hub = await NatsServer.start({ domain: "hub", config: `leafnodes { listen: "127.0.0.1:${leafPort}" }` });
+  // Leaf nodes authenticate to the hub.
+  hub = await NatsServer.start({
+    domain: "hub",
+    config: `leafnodes { listen: "127.0.0.1:${leafPort}", authorization { user: "leaf", password: "${LEAF_PASSWORD}" } }`,
+  });
   cleanup.push(() => hub.dispose());
   wan = await WanLink.start({ host: "127.0.0.1", port: leafPort }, { rttMs: 50, bytesPerSecond: 1_000_000 });
   cleanup.push(() => wan.close());
   leaf = await NatsServer.start({
     domain: "leaf-cluster-r",
     // Only JetStream flows (the mirrors and sources) cross the link, never the mesh's subjects directly.
-    config: `leafnodes { remotes: [ { url: "nats-leaf://127.0.0.1:${wan.port}", deny_imports: ["mesh.>"], deny_exports: ["mesh.>"] } ] }`,
+    config: `leafnodes { remotes: [ { url: "nats-leaf://leaf:${LEAF_PASSWORD}@127.0.0.1:${wan.port}", deny_imports: ["mesh.>"], deny_exports: ["mesh.>"] } ] }`,
   });
   cleanup.push(() => leaf.dispose());
   const [hubBus, leafBus] = [
@@ -188,6 +193,16 @@ describe("remote control plane over a NATS leaf node", () => {
     expect(await seen(remoteProxy)).toEqual(new Set(["helloworld-v1-0", "helloworld-v2-0"]));
     // The proxies never crossed the WAN: only the leaf node's connection did.
     expect(wan.connections).toBe(1);
+    // A leaf node without the hub's leaf credentials does not join.
+    const intruder = await NatsServer.start({
+      domain: "intruder",
+      config: `leafnodes { remotes: [ { url: "nats-leaf://leaf:wrong@127.0.0.1:${wan.port}" } ] }`,
+    });
+    const ib = await Bus.connect({ servers: intruder.url, waitOnFirstConnect: false });
+    await new Promise((r) => setTimeout(r, 2_000));
+    await expect(ib.nc.request("$JS.hub.API.INFO", undefined, { timeout: 1_000 })).rejects.toThrow();
+    await ib.close();
+    await intruder.dispose();
 
     // The WAN goes down; cluster-r scales v2 out. Its own control plane pushes the change to its proxies.
     wan.cut();

@@ -22,7 +22,10 @@ export const helmValues = z
     remote: z
       .object({
         clusters: z.array(dnsLabel).default([]).describe("role remote: the clusters this remote control plane serves"),
-        hubLeafUrl: z.string().default("").describe("role remote: the hub's leaf-node URL, e.g. nats-leaf://hub.example.com:7422"),
+        hubLeafUrl: z
+          .string()
+          .default("")
+          .describe("role remote: the hub's leaf-node URL with the hub's leaf credentials, e.g. nats-leaf://leaf:<LEAF_NATS_PASSWORD>@hub.example.com:7422"),
         hubDomain: z.string().default("hub").describe("role remote: the hub's JetStream domain"),
       })
       .strict(),
