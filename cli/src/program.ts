@@ -27,7 +27,8 @@ export function buildProgram(): Command {
     .option("--health-port <port>", "port of the stack's health/metrics endpoint", positiveInt, 9090)
     .option("--dir <dir>", "where the stack keeps its state (embedded databases, development root, demo clusters)", ".isthmus")
     .option("--no-demo", "no helloworld demo workloads and client")
-    .action((o: { mesh: string; healthPort: number; dir: string; demo: boolean }) => up(o));
+    .option("--tls", "TLS on every listener (NATS, xDS, health), from the development root")
+    .action((o: { mesh: string; healthPort: number; dir: string; demo: boolean; tls?: boolean }) => up(o));
 
   const events = program.command("events").description("the mesh's event streams");
   events

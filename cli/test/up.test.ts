@@ -44,17 +44,24 @@ describe("isthmus up (what npm start runs)", () => {
     await bus.close();
   }, 150_000);
 
-  it("on a machine with no NATS running starts its own with per-service credentials, and runs pvl-manager given a config cluster", async () => {
+  it("on a machine with no NATS running starts its own with per-service credentials, runs pvl-manager given a config cluster, and --tls puts every listener on TLS", async () => {
     const api = new KubeApiStandIn("config-cluster");
     await api.start();
     const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(repoRoot, "deploy/crds/asmpvlconfigs.istio.alibabacloud.com.yaml"), "utf8"));
     await kubeConfigFor({ kubeconfig: api.kubeconfig() }).makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
     const work = mkdtempSync(join(tmpdir(), "isthmus-up-"));
     writeFileSync(join(work, "config.kubeconfig"), api.kubeconfig());
-    const env: NodeJS.ProcessEnv = { ...process.env, CONFIG_KUBECONFIG: join(work, "config.kubeconfig"), CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CONFIG_KUBECONFIG: join(work, "config.kubeconfig"),
+      CA_GRPC_PORT: "0",
+      XDS_PORT: "0",
+      XDS_PLAINTEXT_PORT: "0",
+      LOG_LEVEL: "error",
+    };
     delete env.NATS_URL;
     delete env.DATABASE_URL;
-    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--dir", join(work, "state"), "--health-port", "0"], {
+    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--tls", "--dir", join(work, "state"), "--health-port", "0"], {
       cwd: repoRoot,
       env,
     });
@@ -72,6 +79,9 @@ describe("isthmus up (what npm start runs)", () => {
     await api.stop();
     expect(out).toMatch(/NATS JetStream\s+nats:\/\/127\.0\.0\.1:\d+\s+\(started .*per-service credentials/);
     expect(out).toMatch(/pvl-manager\s+ASMPvlConfig on the cluster of/);
+    expect(out).toMatch(/xDS on 127\.0\.0\.1:\d+ \(mutual TLS/);
+    expect(out).toMatch(/health\s+https:\/\/127\.0\.0\.1:\d+\/healthz/);
+    expect(out).toMatch(/TLS\s+NATS, xDS, CA and health use/);
     expect(out).toMatch(/Hello version: v1/);
     expect(out).toMatch(/Hello version: v2/);
     // The services ran under their own users: the CLI's line names its own, not a shared one.

@@ -12,7 +12,15 @@ import {
   SERVICE_USERS,
   type ServiceUser,
 } from "@isthmus/bus";
-import { createIntermediate, initRoot, LocalKeyProvider, loadActiveIssuer, openCaStore, startCertAuthority } from "@isthmus/cert-authority";
+import {
+  createIntermediate,
+  initRoot,
+  issueFromDevelopmentRoot,
+  LocalKeyProvider,
+  loadActiveIssuer,
+  openCaStore,
+  startCertAuthority,
+} from "@isthmus/cert-authority";
 import { startConfigPush } from "@isthmus/config-push";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
@@ -25,6 +33,35 @@ export interface UpOptions {
   healthPort: number;
   dir: string;
   demo: boolean;
+  /** TLS on every listener: NATS, xDS, the CA's gRPC (always), health/metrics/debug. */
+  tls?: boolean;
+}
+
+interface StackTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/**
+ * --tls: a serving certificate for the stack (localhost, 127.0.0.1, the control plane's
+ * SPIFFE id) from the development root, made on each start into <dir>/tls.
+ */
+async function stackTls(dir: string, rootKeys: LocalKeyProvider): Promise<StackTls> {
+  const out = join(dir, "tls");
+  mkdirSync(out, { recursive: true, mode: 0o700 });
+  const c = await issueFromDevelopmentRoot({
+    rootDir: join(dir, "root"),
+    rootKeys,
+    uri: "spiffe://cluster.local/ns/istio-system/sa/isthmus",
+    dnsNames: ["localhost"],
+    ips: ["127.0.0.1"],
+  });
+  const f = { certFile: join(out, "tls.crt"), keyFile: join(out, "tls.key"), caFile: join(out, "ca.crt") };
+  writeFileSync(f.certFile, c.certPem);
+  writeFileSync(f.keyFile, c.keyPem, { mode: 0o600 });
+  writeFileSync(f.caFile, c.rootPem);
+  return f;
 }
 
 interface StackNats {
@@ -52,13 +89,14 @@ function stackUsers(dir: string): StackUser[] {
  * nats-server of the stack's own where every service has its own credentials and may
  * publish only its domain; without a nats-server binary, one already on 127.0.0.1:4222.
  */
-async function natsForStack(dir: string, mesh: string, log: (s: string) => void): Promise<StackNats> {
+async function natsForStack(dir: string, mesh: string, log: (s: string) => void, tls?: StackTls): Promise<StackNats> {
   const fromEnv = process.env.NATS_URL;
   if (fromEnv) return { url: fromEnv, stop: async () => {}, origin: "NATS_URL" };
   if (findNatsServer()) {
     log("starting nats-server with JetStream and per-service credentials ...");
     const users = stackUsers(dir);
-    const srv = await NatsServer.start({ config: natsAuthorization(users, mesh) });
+    const tlsConfig = tls ? `\ntls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)} }` : "";
+    const srv = await NatsServer.start({ config: natsAuthorization(users, mesh) + tlsConfig });
     return { url: srv.url, stop: () => srv.dispose(), origin: `started ${srv.bin}; per-service credentials in ${join(dir, "nats-users.json")}`, users };
   }
   const { host, port } = hostPort("nats://127.0.0.1:4222", 4222);
@@ -85,11 +123,24 @@ export async function up(o: UpOptions): Promise<void> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stops: Array<() => Promise<void> | void> = [];
-  const nats = await natsForStack(dir, o.mesh, say);
+  // The development root, made on first run (the mesh CA's intermediate and, with --tls, the stack's serving certificate come from it).
+  const rootKeys = localKek(dir, "root.kek");
+  if (!existsSync(join(dir, "root", "root-key.wrapped"))) await initRoot({ dir: join(dir, "root"), keys: rootKeys, commonName: "Isthmus Development Root" });
+  const tls = o.tls ? await stackTls(dir, rootKeys) : undefined;
+  const nats = await natsForStack(dir, o.mesh, say, tls);
   stops.push(() => nats.stop());
-  const tel = await startTelemetry({ serviceName: "isthmus-up", port: o.healthPort, logLevel: process.env.LOG_LEVEL ?? "warn" });
+  const tel = await startTelemetry({
+    serviceName: "isthmus-up",
+    port: o.healthPort,
+    logLevel: process.env.LOG_LEVEL ?? "warn",
+    ...(tls ? { tls: { certFile: tls.certFile, keyFile: tls.keyFile } } : {}),
+  });
   stops.push(() => tel.shutdown());
-  const baseOpts = { ...busOptionsFromEnv({ ...process.env, NATS_URL: nats.url }, "isthmus-up"), waitOnFirstConnect: false };
+  const baseOpts = {
+    ...busOptionsFromEnv({ ...process.env, NATS_URL: nats.url }, "isthmus-up"),
+    waitOnFirstConnect: false,
+    ...(tls && nats.users ? { tls: { caFile: tls.caFile } } : {}),
+  };
   const busFor = (user: ServiceUser): BusConnectOptions => {
     const u = nats.users?.find((x) => x.user === user);
     return u ? { ...baseOpts, name: user, user: u.user, password: u.password } : { ...baseOpts, name: user };
@@ -105,8 +156,6 @@ export async function up(o: UpOptions): Promise<void> {
   const caKeys = localKek(dir, "ca.kek");
   const caStore = await openCaStore(db, dataDir("cert-authority"));
   if (!(await loadActiveIssuer(caStore, o.mesh, caKeys))) {
-    const rootKeys = localKek(dir, "root.kek");
-    if (!existsSync(join(dir, "root", "root-key.wrapped"))) await initRoot({ dir: join(dir, "root"), keys: rootKeys, commonName: "Isthmus Development Root" });
     await createIntermediate({ mesh: o.mesh, trustDomain: "cluster.local", rootDir: join(dir, "root"), rootKeys, store: caStore, meshKeys: caKeys });
   }
   await caStore.close();
@@ -181,7 +230,15 @@ export async function up(o: UpOptions): Promise<void> {
     });
     stops.push(() => pvl?.stop());
   }
-  const cp = await startConfigPush({ mesh: o.mesh, bus: busFor("config-push"), host: "127.0.0.1", port: xdsPort });
+  // With --tls, xDS is mutual TLS on XDS_PORT, and plaintext stays on XDS_PLAINTEXT_PORT for gRPC's xDS
+  // clients, which cannot speak TLS to the control plane (as Istio keeps 15010 next to 15012).
+  const cp = await startConfigPush({
+    mesh: o.mesh,
+    bus: busFor("config-push"),
+    host: "127.0.0.1",
+    port: xdsPort,
+    ...(tls ? { tls, plaintextPort: Number(process.env.XDS_PLAINTEXT_PORT ?? 15011) } : {}),
+  });
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   stops.push(() => cp.stop());
   await cp.ready;
@@ -191,7 +248,12 @@ export async function up(o: UpOptions): Promise<void> {
   say(`  NATS JetStream   ${nats.url}  (${nats.origin})`);
   say(`  cert-authority   127.0.0.1:${ca.grpcPort} (Istio CreateCertificate, TLS; root in ${join(dir, "root")})`);
   say(`  discovery        clusters: ${discovery.leading().join(", ") || "none"}`);
-  say(`  config-push      xDS on 127.0.0.1:${cp.port}`);
+  say(
+    tls
+      ? `  config-push      xDS on 127.0.0.1:${cp.port} (mutual TLS, proxies identified by SPIFFE id); plaintext for gRPC clients on 127.0.0.1:${cp.plaintextPort}`
+      : `  config-push      xDS on 127.0.0.1:${cp.port}`,
+  );
+  if (tls) say(`  TLS              NATS, xDS, CA and health use ${tls.certFile} (CA bundle ${tls.caFile})`);
   say(
     pvl
       ? `  pvl-manager      ASMPvlConfig on the cluster of ${pvlKubeconfig} (simulated cloud)`
@@ -209,7 +271,7 @@ export async function up(o: UpOptions): Promise<void> {
   let demoTimer: NodeJS.Timeout | undefined;
   if (o.demo) {
     process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
+      xds_servers: [{ server_uri: `127.0.0.1:${cp.plaintextPort ?? cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
       node: { id: "sidecar~127.0.0.1~sleep-local.default~default.svc.cluster.local", locality: { region: "local", zone: "zone-1" } },
     });
     const xds = await import("@grpc/grpc-js-xds");

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { certsFromPem, createCaCertificate, fromPem, generateKey, type KeyAlgorithm, parseCertificate, toPem, x509 } from "@isthmus/pki";
+import { certsFromPem, createCaCertificate, fromPem, generateKey, type KeyAlgorithm, LeafTemplate, parseCertificate, spkiDer, toPem, x509 } from "@isthmus/pki";
 import type { Store } from "@isthmus/store";
 import { fingerprint, installIssuer } from "./adapters/ca-store.js";
 import type { KeyProvider } from "./adapters/key-provider.js";
@@ -116,4 +116,36 @@ export async function createBootstrapToken(store: Store, o: { namespace: string;
     expiresAt: new Date(Date.now() + o.ttlMs),
   });
   return `${BOOTSTRAP_PREFIX}.${id}.${secret}`;
+}
+
+/**
+ * A serving certificate signed directly by a root — for a local development stack only
+ * (`isthmus up --tls`), where the root is a development root on the same machine. Real
+ * deployments get theirs from the mesh CA like any workload.
+ */
+export async function issueFromDevelopmentRoot(o: {
+  rootDir: string;
+  rootKeys: KeyProvider;
+  uri: string;
+  dnsNames?: string[];
+  ips?: string[];
+  ttlDays?: number;
+}): Promise<{ certPem: string; keyPem: string; rootPem: string }> {
+  const root = await loadRoot(o.rootDir, o.rootKeys);
+  const k = generateKey("ec-p256");
+  const now = Date.now();
+  const { der } = await new LeafTemplate(root.cert, root.key).issue({
+    spki: spkiDer(k.publicKey),
+    uri: o.uri,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + (o.ttlDays ?? 30) * 86_400_000),
+    rsa: false,
+    ...(o.dnsNames ? { dnsNames: o.dnsNames } : {}),
+    ...(o.ips ? { ips: o.ips } : {}),
+  });
+  return {
+    certPem: toPem(der),
+    keyPem: k.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    rootPem: readFileSync(join(o.rootDir, ROOT_CERT_FILE), "utf8"),
+  };
 }

@@ -60,11 +60,19 @@ export interface ConfigPushConfig {
    * then identified by the SPIFFE id of their certificate.
    */
   tls?: { certFile: string; keyFile: string; caFile: string };
+  /**
+   * With TLS, also serve plaintext on this port, as Istio keeps 15010 next to 15012: gRPC's
+   * xDS clients (`@grpc/grpc-js-xds` 1.14) speak only insecure or Google credentials to
+   * the control plane. Proxies there are identified by their node id alone.
+   */
+  plaintextPort?: number;
   log?: BusLogger;
 }
 
 export interface RunningConfigPush {
   port: number;
+  /** The plaintext port next to a TLS one, when asked for. */
+  plaintextPort?: number | undefined;
   /** The default view's cache (proxyless clients without a network). */
   cache: SnapshotCache;
   views: Views;
@@ -99,6 +107,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
       )
     : grpc.ServerCredentials.createInsecure();
   const port = await ads.listen(c.host, c.port, creds);
+  const plaintextPort = c.tls && c.plaintextPort !== undefined ? await ads.bind(c.host, c.plaintextPort, grpc.ServerCredentials.createInsecure()) : undefined;
   const instance = c.instance ?? `config-push-${randomBytes(3).toString("hex")}`;
 
   // Proxy status on the PUSH stream: dirty proxies collected and flushed together (one
@@ -256,6 +265,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
 
   return {
     port,
+    plaintextPort,
     cache: views.defaultCache,
     views,
     model,

@@ -403,6 +403,13 @@ export class AdsServer {
       },
     });
     this.server = server;
+    return this.bind(host, port, creds);
+  }
+
+  /** Serve on one more port (e.g. plaintext next to TLS, for clients that cannot do TLS to the control plane). */
+  bind(host: string, port: number, creds: grpc.ServerCredentials): Promise<number> {
+    const server = this.server;
+    if (!server) throw new Error("listen first");
     return new Promise((resolve, reject) => server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))));
   }
 
