@@ -63,9 +63,11 @@ export class MeshModel {
    */
   inboundOf(p: { pod?: string; namespace?: string; ip?: string }): Array<{ port: number; protocol: string; namespace: string }> {
     const out = new Map<number, { port: number; protocol: string; namespace: string }>();
-    for (const s of this.services.values()) {
+    const key = p.pod ? `pod:${p.namespace}/${p.pod}` : p.ip !== undefined ? `ip:${p.ip}` : undefined;
+    for (const subject of (key && this.workloads().get(key)) || []) {
+      const s = this.services.get(subject) as ServiceState;
       for (const e of s.endpoints) {
-        const mine = p.pod ? e.pod === p.pod && s.namespace === p.namespace : p.ip !== undefined && e.address === p.ip;
+        const mine = p.pod ? e.pod === p.pod && s.namespace === p.namespace : e.address === p.ip;
         if (!mine) continue;
         for (const port of s.ports) {
           const target = e.ports[port.name] ?? port.targetPort ?? port.port;
@@ -74,6 +76,29 @@ export class MeshModel {
       }
     }
     return [...out.values()].sort((a, b) => a.port - b.port);
+  }
+
+  /** Service subjects by workload (pod, and address), so a sidecar connecting does not scan the mesh; rebuilt after a change. */
+  private workloadIndex: Map<string, Set<string>> | undefined;
+  private workloads(): Map<string, Set<string>> {
+    if (this.workloadIndex) return this.workloadIndex;
+    const index = new Map<string, Set<string>>();
+    const add = (k: string, subject: string) => {
+      let set = index.get(k);
+      if (!set) {
+        set = new Set();
+        index.set(k, set);
+      }
+      set.add(subject);
+    };
+    for (const [subject, s] of this.services) {
+      for (const e of s.endpoints) {
+        if (e.pod) add(`pod:${s.namespace}/${e.pod}`, subject);
+        add(`ip:${e.address}`, subject);
+      }
+    }
+    this.workloadIndex = index;
+    return index;
   }
 
   upsertConfig(key: string, c: ConfigResource): void {
@@ -97,6 +122,7 @@ export class MeshModel {
 
   private touchHost(host: string): void {
     this.hostCache.delete(host);
+    this.workloadIndex = undefined;
   }
 
   upsert(key: string, s: ServiceState): void {
