@@ -10,10 +10,10 @@ import { Bus, Publisher, provisionMeshStreams } from "@isthmus/bus";
 import { createIntermediate, LocalKeyProvider, openCaStore } from "@isthmus/cert-authority";
 import { buildEvent, configResourceV1 } from "@isthmus/events";
 import { createTestDatabase, freePort, KubeApiStandIn, NatsServer, PostgresServer, uniqueMeshId, waitFor } from "@isthmus/testing";
-import { GRPC_SERVER_LISTENER_TEMPLATE } from "@isthmus/xds";
+import { grpcBootstrap, XDS_BOOTSTRAP_OPTION } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeRoot, type Root } from "../../services/cert-authority/test/harness.js";
-import { AGENT_FILES, agentRound } from "../src/commands/agent.js";
+import { agentRound } from "../src/commands/agent.js";
 import { GreeterClient, greeter, sayHello } from "../src/demo/helloworld.js";
 
 // Seed 003's multi-master topology as processes on this machine: two meshes, each with its
@@ -22,7 +22,6 @@ import { GreeterClient, greeter, sayHello } from "../src/demo/helloworld.js";
 // whole control plane goes away.
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const main = (svc: string) => fileURLToPath(new URL(`../../services/${svc}/src/main.ts`, import.meta.url));
-const BOOTSTRAP_KEY = "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config";
 const HOST = "helloworld.default.svc.cluster.local";
 const work = mkdtempSync(join(tmpdir(), "isthmus-multi-master-"));
 const cleanup: Array<() => unknown> = [];
@@ -164,23 +163,7 @@ async function certs(m: Mesh, root: Root, sa: string): Promise<string> {
 }
 
 function bootstrap(m: Mesh, node: string, certDir: string): string {
-  const f = (n: string) => join(certDir, n);
-  return JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${m.xdsPort}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: node, locality: {} },
-    server_listener_resource_name_template: GRPC_SERVER_LISTENER_TEMPLATE,
-    certificate_providers: {
-      default: {
-        plugin_name: "file_watcher",
-        config: {
-          certificate_file: f(AGENT_FILES.chain),
-          private_key_file: f(AGENT_FILES.key),
-          ca_certificate_file: f(AGENT_FILES.roots),
-          refresh_interval: "60s",
-        },
-      },
-    },
-  });
+  return grpcBootstrap({ server: `127.0.0.1:${m.xdsPort}`, nodeId: node, certDir });
 }
 
 /** helloworld as an xDS-managed server of its mesh, with mTLS from its mesh's CA; its manifest in its cluster. */
@@ -190,7 +173,7 @@ async function helloworld(m: Mesh, root: Root, version: string, instance: string
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${instance}.yaml`), manifest(instance, version, port));
   const server = new XdsServer({
-    [BOOTSTRAP_KEY]: bootstrap(m, `sidecar~127.0.0.1~${instance}.default~default.svc.cluster.local`, await certs(m, root, "helloworld")),
+    [XDS_BOOTSTRAP_OPTION]: bootstrap(m, `sidecar~127.0.0.1~${instance}.default~default.svc.cluster.local`, await certs(m, root, "helloworld")),
   });
   server.addService(greeter, {
     SayHello: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<{ message: string }>) => {
@@ -233,7 +216,7 @@ function manifest(instance: string, version: string, port: number): string {
 
 async function client(m: Mesh, root: Root, name: string): Promise<grpc.Client> {
   const c = new GreeterClient(`xds:///${HOST}:5000`, new XdsChannelCredentials(grpc.credentials.createInsecure()), {
-    [BOOTSTRAP_KEY]: bootstrap(m, `sidecar~127.0.0.1~${name}.default~default.svc.cluster.local`, await certs(m, root, "sleep")),
+    [XDS_BOOTSTRAP_OPTION]: bootstrap(m, `sidecar~127.0.0.1~${name}.default~default.svc.cluster.local`, await certs(m, root, "sleep")),
   });
   cleanup.push(() => c.close());
   return c;

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { grpcBootstrap } from "@isthmus/xds";
 import { GreeterClient, greeter, sayHello } from "../demo/helloworld.js";
 
 /** `isthmus demo server`: seed 002's helloworld as a plain gRPC server (what the compose file runs as v1 and v2). */
@@ -16,10 +17,7 @@ export async function demoServer(o: { version: string; instance: string; host: s
 
 /** `isthmus demo client`: a proxyless gRPC client calling a service through config-push's xDS, printing the answers. */
 export async function demoClient(o: { xds: string; target: string; node: string; calls: number; everyMs: number }): Promise<void> {
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG ??= JSON.stringify({
-    xds_servers: [{ server_uri: o.xds, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: o.node, locality: {} },
-  });
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG ??= grpcBootstrap({ server: o.xds, nodeId: o.node });
   (await import("@grpc/grpc-js-xds")).register();
   const client = new GreeterClient(`xds:///${o.target}`, grpc.credentials.createInsecure());
   const round = async () => {

@@ -26,6 +26,7 @@ import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/disc
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
 import { findNatsServer, hostPort, NatsServer, tcpReachable } from "@isthmus/testing";
+import { grpcBootstrap } from "@isthmus/xds";
 import { GreeterClient, helloworldManifest, helloworldServer, sayHello } from "../demo/helloworld.js";
 
 export interface UpOptions {
@@ -270,9 +271,10 @@ export async function up(o: UpOptions): Promise<void> {
 
   let demoTimer: NodeJS.Timeout | undefined;
   if (o.demo) {
-    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${cp.plaintextPort ?? cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-      node: { id: "sidecar~127.0.0.1~sleep-local.default~default.svc.cluster.local", locality: { region: "local", zone: "zone-1" } },
+    process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcBootstrap({
+      server: `127.0.0.1:${cp.plaintextPort ?? cp.port}`,
+      nodeId: "sidecar~127.0.0.1~sleep-local.default~default.svc.cluster.local",
+      locality: { region: "local", zone: "zone-1" },
     });
     const xds = await import("@grpc/grpc-js-xds");
     xds.register();

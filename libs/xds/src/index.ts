@@ -1,3 +1,4 @@
+export * from "./bootstrap.js";
 export * from "./cache.js";
 export * from "./protos.js";
 export * from "./resources/cluster.js";

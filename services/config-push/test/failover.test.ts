@@ -3,7 +3,7 @@ import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, serviceStateV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, TcpRelay, testNatsUrl, waitFor } from "@isthmus/testing";
-import { TYPE } from "@isthmus/xds";
+import { grpcBootstrap, TYPE } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConfigPush, startConfigPush } from "../src/index.js";
 import { GreeterClient, helloworldServer, sayHello } from "./helloworld.js";
@@ -22,10 +22,7 @@ beforeAll(async () => {
   first = await startConfigPush({ ...opts, instance: "config-push-1" });
   second = await startConfigPush({ ...opts, instance: "config-push-2" });
   relay = await TcpRelay.start({ host: "127.0.0.1", port: first.port });
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${relay.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: NODE, locality: {} },
-  });
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcBootstrap({ server: `127.0.0.1:${relay.port}`, nodeId: NODE });
   xds.register();
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { XdsChannelCredentials, XdsServer, XdsServerCredentials } from "@grpc/grpc-js-xds";
 import { freePort, waitFor } from "@isthmus/testing";
-import { GRPC_SERVER_LISTENER_TEMPLATE } from "@isthmus/xds";
+import { grpcBootstrap, XDS_BOOTSTRAP_OPTION } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_FILES, agentRound } from "../../../cli/src/commands/agent.js";
 import { type MeshCa, makeRoot, startMeshCa } from "../../cert-authority/test/harness.js";
@@ -14,7 +14,6 @@ import { type Testbed, testbed } from "./testbed.js";
 // Proxyless mTLS as Istio does it: certificates from cert-authority written by `isthmus
 // agent`, read by gRPC's file_watcher certificate provider; config-push tells servers to
 // require mTLS (PeerAuthentication STRICT) and clients to use it (gRFC A29).
-const BOOTSTRAP_KEY = "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config";
 const HOST = "helloworld.default.svc.cluster.local";
 
 let tb: Testbed;
@@ -32,23 +31,8 @@ async function provision(ca: MeshCa, sa: string): Promise<string> {
   return out;
 }
 
-function bootstrap(node: string, certDir: string, rootsFile = join(certDir, AGENT_FILES.roots)): string {
-  return JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${tb.cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: node, locality: {} },
-    server_listener_resource_name_template: GRPC_SERVER_LISTENER_TEMPLATE,
-    certificate_providers: {
-      default: {
-        plugin_name: "file_watcher",
-        config: {
-          certificate_file: join(certDir, AGENT_FILES.chain),
-          private_key_file: join(certDir, AGENT_FILES.key),
-          ca_certificate_file: rootsFile,
-          refresh_interval: "60s",
-        },
-      },
-    },
-  });
+function bootstrap(node: string, certDir: string, rootsFile?: string): string {
+  return grpcBootstrap({ server: `127.0.0.1:${tb.cp.port}`, nodeId: node, certDir, ...(rootsFile ? { rootsFile } : {}) });
 }
 
 beforeAll(async () => {
@@ -73,7 +57,7 @@ describe("mTLS between proxyless gRPC workloads with certificates from cert-auth
     // The server: an xDS-managed gRPC server that serves once config-push gives it its listener.
     const port = await freePort();
     const peers: string[] = [];
-    const server = new XdsServer({ [BOOTSTRAP_KEY]: bootstrap("sidecar~127.0.0.1~helloworld-v1-0.default~default.svc.cluster.local", serverCerts) });
+    const server = new XdsServer({ [XDS_BOOTSTRAP_OPTION]: bootstrap("sidecar~127.0.0.1~helloworld-v1-0.default~default.svc.cluster.local", serverCerts) });
     server.addService(greeter, {
       SayHello: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<{ message: string }>) => {
         const ctx = call.getAuthContext();
@@ -93,7 +77,7 @@ describe("mTLS between proxyless gRPC workloads with certificates from cert-auth
       const c = new GreeterClient(
         `xds:///${HOST}:5000`,
         secure ? new XdsChannelCredentials(grpc.credentials.createInsecure()) : grpc.credentials.createInsecure(),
-        { [BOOTSTRAP_KEY]: bootstrap(`sidecar~127.0.0.2~sleep-${Math.random()}.default~default.svc.cluster.local`, certDir, rootsFile) },
+        { [XDS_BOOTSTRAP_OPTION]: bootstrap(`sidecar~127.0.0.2~sleep-${Math.random()}.default~default.svc.cluster.local`, certDir, rootsFile) },
       );
       stops.push(() => c.close());
       return c;

@@ -3,6 +3,7 @@ import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, serviceStateV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, testNatsUrl, waitFor } from "@isthmus/testing";
+import { grpcBootstrap } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConfigPush, startConfigPush } from "../src/index.js";
 import { GreeterClient, helloworldServer, sayHello } from "./helloworld.js";
@@ -43,9 +44,10 @@ beforeAll(async () => {
   fx = await meshFixture("xds");
   cp = await startConfigPush({ mesh: fx.mesh, bus: { servers: testNatsUrl(), waitOnFirstConnect: false }, host: "127.0.0.1", port: 0, debounceMs: 100 });
   await cp.ready;
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local", locality: { region: "cn-hangzhou", zone: "cn-hangzhou-j" } },
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcBootstrap({
+    server: `127.0.0.1:${cp.port}`,
+    nodeId: "sidecar~127.0.0.1~sleep-1.default~default.svc.cluster.local",
+    locality: { region: "cn-hangzhou", zone: "cn-hangzhou-j" },
   });
   xds.register();
 });

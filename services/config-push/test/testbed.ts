@@ -2,6 +2,7 @@ import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1, serviceStateV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
+import { grpcBootstrap } from "@isthmus/xds";
 import { type ConfigPushConfig, type RunningConfigPush, startConfigPush } from "../src/index.js";
 
 export interface TestEndpoint {
@@ -49,10 +50,7 @@ export async function testbed(
     ...o.config,
   });
   await cp.ready;
-  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = JSON.stringify({
-    xds_servers: [{ server_uri: `127.0.0.1:${cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-    node: { id: nodeId, locality: {}, ...(o.nodeMetadata ? { metadata: o.nodeMetadata } : {}) },
-  });
+  process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcBootstrap({ server: `127.0.0.1:${cp.port}`, nodeId, ...(o.nodeMetadata ? { metadata: o.nodeMetadata } : {}) });
   xds.register();
   return {
     fx,
