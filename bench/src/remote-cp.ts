@@ -1,10 +1,9 @@
 import { fork } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Bus, Publisher, provisionRemoteControlPlane } from "@isthmus/bus";
 import { type RunningConfigPush, startConfigPush } from "@isthmus/config-push";
 import { buildEvent, serviceStateV1 } from "@isthmus/events";
-import { freePort, NatsServer, uniqueMeshId, WanLink } from "@isthmus/testing";
+import { startLeafTopology, uniqueMeshId, WanLink } from "@isthmus/testing";
 import { outboundCluster, TYPE } from "@isthmus/xds";
 import { type Figures, percentile, report, round } from "./report.js";
 
@@ -92,29 +91,11 @@ async function change(cp: RunningConfigPush, publish: () => Promise<void>, wanBy
 export async function benchRemoteCp(): Promise<void> {
   const figures: Figures = { proxies: N, services: S, wan_rtt_ms: RTT_MS, wan_bytes_per_s: BYTES_PER_S };
   const mesh = uniqueMeshId("benchrcp");
-  const leafPort = await freePort();
-  const leafPassword = randomBytes(12).toString("hex");
-  const hub = await NatsServer.start({
-    domain: "hub",
-    config: `leafnodes { listen: "127.0.0.1:${leafPort}", authorization { user: "leaf", password: "${leafPassword}" } }`,
-  });
-  const leafWan = await WanLink.start({ host: "127.0.0.1", port: leafPort }, { rttMs: RTT_MS, bytesPerSecond: BYTES_PER_S });
-  const leaf = await NatsServer.start({
-    domain: "leaf-r",
-    config: `leafnodes { remotes: [ { url: "nats-leaf://leaf:${leafPassword}@127.0.0.1:${leafWan.port}", deny_imports: ["mesh.>"], deny_exports: ["mesh.>"] } ] }`,
-  });
+  const topo = await startLeafTopology({ rttMs: RTT_MS, bytesPerSecond: BYTES_PER_S, leafDomain: "leaf-r" });
+  const { hub, leaf, wan: leafWan } = topo;
   const hubBus = await Bus.connect({ servers: hub.url, waitOnFirstConnect: false });
   const leafBus = await Bus.connect({ servers: leaf.url, waitOnFirstConnect: false });
-  for (let i = 0; i < 100; i++) {
-    if (
-      await leafBus.nc.request("$JS.hub.API.INFO", undefined, { timeout: 1_000 }).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-  }
-  await provisionRemoteControlPlane({ hub: hubBus.jsm, leaf: leafBus.jsm, mesh, hubDomain: "hub", leafDomain: "leaf-r" });
+  await provisionRemoteControlPlane({ hub: hubBus.jsm, leaf: leafBus.jsm, mesh, hubDomain: topo.hubDomain, leafDomain: topo.leafDomain });
   const hubPub = new Publisher(hubBus.js);
   const leafPub = new Publisher(leafBus.js);
   for (let i = 0; i < S; i++) {
@@ -207,7 +188,5 @@ export async function benchRemoteCp(): Promise<void> {
   await remoteCp.stop();
   await hubBus.close();
   await leafBus.close();
-  await leafWan.close();
-  await leaf.dispose();
-  await hub.dispose();
+  await topo.dispose();
 }

@@ -8,7 +8,8 @@ import { Bus, provisionRemoteControlPlane } from "@isthmus/bus";
 import { createIntermediate, LocalKeyProvider, openCaStore, type RunningCa, startCertAuthority } from "@isthmus/cert-authority";
 import { type RunningConfigPush, startConfigPush } from "@isthmus/config-push";
 import { type RunningDiscovery, startDiscovery } from "@isthmus/discovery";
-import { createTestDatabase, freePort, KubeApiStandIn, NatsServer, uniqueMeshId, WanLink, waitFor } from "@isthmus/testing";
+import { createTestDatabase, KubeApiStandIn, NatsServer, startLeafTopology, uniqueMeshId, type WanLink, waitFor } from "@isthmus/testing";
+import { grpcBootstrap, XDS_BOOTSTRAP_OPTION } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeRoot, type Root } from "../../services/cert-authority/test/harness.js";
 import { agentRound } from "../src/commands/agent.js";
@@ -19,12 +20,10 @@ import { GreeterClient, helloworldServer, sayHello } from "../src/demo/helloworl
 // own discovery and config-push, and its proxies connect locally. One emulated WAN link
 // (50 ms RTT, 1 MB/s) joins leaf and hub. Enabling it for a cluster is one setting in the
 // mesh's cluster registry: `mode: remote-control-plane`.
-const BOOTSTRAP_KEY = "grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config";
 const HOST = "helloworld.default.svc.cluster.local";
 const work = mkdtempSync(join(tmpdir(), "isthmus-remote-cp-"));
 const cleanup: Array<() => unknown> = [];
 const mesh = uniqueMeshId("rcp");
-const LEAF_PASSWORD = randomBytes(12).toString("hex");
 
 let hub: NatsServer;
 let leaf: NatsServer;
@@ -38,10 +37,7 @@ const servers: Record<string, { port: number; stop(): void }> = {};
 
 function clients(cp: RunningConfigPush, name: string): grpc.Client {
   const c = new GreeterClient(`xds:///${HOST}:5000`, grpc.credentials.createInsecure(), {
-    [BOOTSTRAP_KEY]: JSON.stringify({
-      xds_servers: [{ server_uri: `127.0.0.1:${cp.port}`, channel_creds: [{ type: "insecure" }], server_features: ["xds_v3"] }],
-      node: { id: `sidecar~127.0.0.1~${name}.default~default.svc.cluster.local`, locality: {} },
-    }),
+    [XDS_BOOTSTRAP_OPTION]: grpcBootstrap({ server: `127.0.0.1:${cp.port}`, nodeId: `sidecar~127.0.0.1~${name}.default~default.svc.cluster.local` }),
   });
   cleanup.push(() => c.close());
   return c;
@@ -88,34 +84,14 @@ async function discovery(name: string, natsUrl: string, clusters: string): Promi
 
 beforeAll(async () => {
   registerXds();
-  const leafPort = await freePort();
-  // Leaf nodes authenticate to the hub.
-  hub = await NatsServer.start({
-    domain: "hub",
-    config: `leafnodes { listen: "127.0.0.1:${leafPort}", authorization { user: "leaf", password: "${LEAF_PASSWORD}" } }`,
-  });
-  cleanup.push(() => hub.dispose());
-  wan = await WanLink.start({ host: "127.0.0.1", port: leafPort }, { rttMs: 50, bytesPerSecond: 1_000_000 });
-  cleanup.push(() => wan.close());
-  leaf = await NatsServer.start({
-    domain: "leaf-cluster-r",
-    // Only JetStream flows (the mirrors and sources) cross the link, never the mesh's subjects directly.
-    config: `leafnodes { remotes: [ { url: "nats-leaf://leaf:${LEAF_PASSWORD}@127.0.0.1:${wan.port}", deny_imports: ["mesh.>"], deny_exports: ["mesh.>"] } ] }`,
-  });
-  cleanup.push(() => leaf.dispose());
+  // Hub and leaf node joined through the emulated WAN; the leaf authenticates, only JetStream flows cross.
+  const topo = await startLeafTopology({ rttMs: 50, bytesPerSecond: 1_000_000, leafDomain: "leaf-cluster-r" });
+  cleanup.push(() => topo.dispose());
+  ({ hub, leaf, wan } = topo);
   const [hubBus, leafBus] = [
     await Bus.connect({ servers: hub.url, waitOnFirstConnect: false }),
     await Bus.connect({ servers: leaf.url, waitOnFirstConnect: false }),
   ];
-  await waitFor(
-    async () =>
-      await leafBus.nc.request("$JS.hub.API.INFO", undefined, { timeout: 1_000 }).then(
-        () => true,
-        () => false,
-      ),
-    20_000,
-    "leaf joined the hub",
-  );
   await provisionRemoteControlPlane({ hub: hubBus.jsm, leaf: leafBus.jsm, mesh, hubDomain: "hub", leafDomain: "leaf-cluster-r" });
   await hubBus.close();
   await leafBus.close();

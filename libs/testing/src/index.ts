@@ -2,6 +2,7 @@ export * from "./database.js";
 export * from "./environment.js";
 export * from "./free-port.js";
 export * from "./kube-api/server.js";
+export * from "./leaf-topology.js";
 export * from "./mesh-fixture.js";
 export * from "./nats.js";
 export * from "./nats-server.js";
