@@ -2,42 +2,15 @@ import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Bus, Publisher, provisionRemoteControlPlane } from "@isthmus/bus";
 import { type RunningConfigPush, startConfigPush } from "@isthmus/config-push";
-import { buildEvent, serviceStateV1 } from "@isthmus/events";
 import { startLeafTopology, uniqueMeshId, WanLink } from "@isthmus/testing";
 import { outboundCluster, TYPE } from "@isthmus/xds";
 import { type Figures, percentile, report, round } from "./report.js";
+import { benchService } from "./xds-services.js";
 
 const N = Number(process.env.BENCH_RCP_PROXIES ?? 500);
 const S = Number(process.env.BENCH_RCP_SERVICES ?? 50);
 const RTT_MS = 50;
 const BYTES_PER_S = 1_250_000; // 10 Mbit/s
-
-function service(mesh: string, cluster: string, i: number, gen: number) {
-  return buildEvent(
-    serviceStateV1,
-    mesh,
-    {
-      cluster,
-      namespace: "bench",
-      name: `svc-${i}`,
-      hostname: `svc-${i}.bench.svc.cluster.local`,
-      ports: [{ name: "grpc", port: 8080, protocol: "GRPC" }],
-      endpoints: [0, 1].map((k) => ({
-        address: `10.${i >> 8}.${i & 255}.${((gen * 2 + k) % 250) + 1}`,
-        ports: { grpc: 8080 },
-        ready: true,
-        serving: true,
-        terminating: false,
-        cluster,
-        network: "",
-        locality: { region: "r", zone: cluster, subzone: "" },
-        labels: {},
-      })),
-      stale: false,
-    },
-    { source: "bench" },
-  );
-}
 
 /** N proxies (a child process of raw delta ADS streams, one connection each, as sidecars have). */
 async function proxies(address: string, clusters: string[]): Promise<{ stop(): Promise<void> }> {
@@ -99,10 +72,10 @@ export async function benchRemoteCp(): Promise<void> {
   const hubPub = new Publisher(hubBus.js);
   const leafPub = new Publisher(leafBus.js);
   for (let i = 0; i < S; i++) {
-    const e = service(mesh, "cluster-1", i, 0);
+    const e = benchService(mesh, "cluster-1", i, 0);
     await hubPub.publish(e.subject, e.event);
   }
-  const local = service(mesh, "cluster-r", S, 0);
+  const local = benchService(mesh, "cluster-r", S, 0);
   await leafPub.publish(local.subject, local.event);
   const cp = async (url: string, remoteFor?: string[]) => {
     const c = await startConfigPush({
@@ -131,7 +104,7 @@ export async function benchRemoteCp(): Promise<void> {
   const a = await change(
     hubCp,
     async () => {
-      const e = service(mesh, "cluster-1", 7, gen++);
+      const e = benchService(mesh, "cluster-1", 7, gen++);
       await hubPub.publish(e.subject, e.event);
     },
     wanAll,
@@ -149,7 +122,7 @@ export async function benchRemoteCp(): Promise<void> {
   const b = await change(
     remoteCp,
     async () => {
-      const e = service(mesh, "cluster-1", 7, gen++);
+      const e = benchService(mesh, "cluster-1", 7, gen++);
       await hubPub.publish(e.subject, e.event);
     },
     () => leafWan.bytes,
@@ -165,7 +138,7 @@ export async function benchRemoteCp(): Promise<void> {
   const cut = await change(
     remoteCp,
     async () => {
-      const e = service(mesh, "cluster-r", S, gen++);
+      const e = benchService(mesh, "cluster-r", S, gen++);
       await leafPub.publish(e.subject, e.event);
     },
     () => leafWan.bytes,

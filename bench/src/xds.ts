@@ -4,39 +4,12 @@ import { Session } from "node:inspector/promises";
 import { fileURLToPath } from "node:url";
 import { Publisher } from "@isthmus/bus";
 import { type RunningConfigPush, startConfigPush } from "@isthmus/config-push";
-import { buildEvent, serviceStateV1 } from "@isthmus/events";
 import { meshFixture } from "@isthmus/testing";
 import { outboundCluster, TYPE } from "@isthmus/xds";
 import { type Figures, percentile, report, round } from "./report.js";
+import { benchService } from "./xds-services.js";
 
 const S = Number(process.env.BENCH_XDS_SERVICES ?? 1000);
-
-function serviceEvent(mesh: string, i: number, gen: number) {
-  return buildEvent(
-    serviceStateV1,
-    mesh,
-    {
-      cluster: "c1",
-      namespace: "bench",
-      name: `svc-${i}`,
-      hostname: `svc-${i}.bench.svc.cluster.local`,
-      ports: [{ name: "grpc", port: 8080, protocol: "GRPC" }],
-      endpoints: [0, 1].map((k) => ({
-        address: `10.${i >> 8}.${i & 255}.${((gen * 2 + k) % 250) + 1}`,
-        ports: { grpc: 8080 },
-        ready: true,
-        serving: true,
-        terminating: false,
-        cluster: "c1",
-        network: "",
-        locality: { region: "r", zone: "z", subzone: "" },
-        labels: { app: `svc-${i}` },
-      })),
-      stale: false,
-    },
-    { source: "bench" },
-  );
-}
 
 /**
  * N simulated proxies (a separate process of raw ADS streams), each subscribed to the
@@ -55,7 +28,7 @@ async function run(n: number, mode: "sotw" | "delta", figures: Figures): Promise
   const fx = await meshFixture("benchxds", { servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
   const pub = new Publisher(fx.bus.js);
   for (let i = 0; i < S; i++) {
-    const e = serviceEvent(fx.mesh, i, 0);
+    const e = benchService(fx.mesh, "c1", i, 0);
     await pub.publish(e.subject, e.event);
   }
   const cp: RunningConfigPush = await startConfigPush({
@@ -111,7 +84,7 @@ async function run(n: number, mode: "sotw" | "delta", figures: Figures): Promise
   const encodes0 = view.encodes;
   const bytes0 = cp.ads.bytesSent;
   const cpu0 = process.cpuUsage();
-  const e = serviceEvent(fx.mesh, 7, 1);
+  const e = benchService(fx.mesh, "c1", 7, 1);
   const v0 = view.version(TYPE.endpoint);
   view.onChange(() => {
     target = view.version(TYPE.endpoint);
