@@ -11,27 +11,30 @@ import { describe, expect, it } from "vitest";
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
+/** `isthmus up` as a user runs it: until both demo versions have answered, then Ctrl-C; its output and exit code. */
+async function runUp(args: string[], env: NodeJS.ProcessEnv): Promise<{ out: string; code: unknown }> {
+  const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", ...args], { cwd: repoRoot, env });
+  let out = "";
+  p.stdout.on("data", (b) => {
+    out += b;
+  });
+  p.stderr.on("data", (b) => {
+    out += b;
+  });
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline && !(out.includes("Hello version: v1") && out.includes("Hello version: v2"))) await new Promise((r) => setTimeout(r, 200));
+  p.kill("SIGINT");
+  const code = await new Promise((r) => p.once("exit", r));
+  return { out, code };
+}
+
 describe("isthmus up (what npm start runs)", () => {
   it("brings the local control plane and the seed 002 demo up, prints answers from both versions, and stops cleanly on Ctrl-C", async () => {
     const mesh = uniqueMeshId("up");
     const dir = join(mkdtempSync(join(tmpdir(), "isthmus-up-")), "state");
     const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
     delete env.DATABASE_URL; // embedded databases in the stack's own directory, as on a fresh machine
-    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--mesh", mesh, "--dir", dir, "--health-port", "0"], {
-      cwd: repoRoot,
-      env,
-    });
-    let out = "";
-    p.stdout.on("data", (b) => {
-      out += b;
-    });
-    p.stderr.on("data", (b) => {
-      out += b;
-    });
-    const deadline = Date.now() + 90_000;
-    while (Date.now() < deadline && !(out.includes("Hello version: v1") && out.includes("Hello version: v2"))) await new Promise((r) => setTimeout(r, 200));
-    p.kill("SIGINT");
-    const code = await new Promise((r) => p.once("exit", r));
+    const { out, code } = await runUp(["--mesh", mesh, "--dir", dir, "--health-port", "0"], env);
     expect(out).toMatch(/Isthmus local stack — mesh/);
     expect(out).toMatch(/discovery\s+clusters: cluster-1, cluster-2/);
     expect(out).toMatch(/Hello version: v1, instance: helloworld-v1-local/);
@@ -61,21 +64,7 @@ describe("isthmus up (what npm start runs)", () => {
     };
     delete env.NATS_URL;
     delete env.DATABASE_URL;
-    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--tls", "--dir", join(work, "state"), "--health-port", "0"], {
-      cwd: repoRoot,
-      env,
-    });
-    let out = "";
-    p.stdout.on("data", (b) => {
-      out += b;
-    });
-    p.stderr.on("data", (b) => {
-      out += b;
-    });
-    const deadline = Date.now() + 90_000;
-    while (Date.now() < deadline && !(out.includes("Hello version: v1") && out.includes("Hello version: v2"))) await new Promise((r) => setTimeout(r, 200));
-    p.kill("SIGINT");
-    const code = await new Promise((r) => p.once("exit", r));
+    const { out, code } = await runUp(["--tls", "--dir", join(work, "state"), "--health-port", "0"], env);
     await api.stop();
     expect(out).toMatch(/NATS JetStream\s+nats:\/\/127\.0\.0\.1:\d+\s+\(started .*per-service credentials/);
     expect(out).toMatch(/pvl-manager\s+ASMPvlConfig on the cluster of/);

@@ -269,6 +269,11 @@ export async function up(o: UpOptions): Promise<void> {
   say(`  events           ${env} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);
   say("");
 
+  // Ctrl-C from here on stops everything cleanly, even during the demo's first round.
+  const interrupted = new Promise<void>((r) => {
+    process.once("SIGINT", r);
+    process.once("SIGTERM", r);
+  });
   let demoTimer: NodeJS.Timeout | undefined;
   if (o.demo) {
     process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcBootstrap({
@@ -291,10 +296,7 @@ export async function up(o: UpOptions): Promise<void> {
     demoTimer = setInterval(() => void round(), 5_000);
   }
   say("Ctrl-C stops everything.");
-  await new Promise<void>((r) => {
-    process.once("SIGINT", r);
-    process.once("SIGTERM", r);
-  });
+  await interrupted;
   clearInterval(demoTimer);
   say("stopping ...");
   for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => {});

@@ -104,6 +104,16 @@ export class SubscriptionSets {
   }
 }
 
+/** Call `gone` once the proxy's stream ends, fails or is cancelled; a half-close is answered with ours. */
+function onStreamGone(stream: Stream<unknown>, gone: () => void): void {
+  stream.on("end", () => {
+    gone();
+    stream.end();
+  });
+  stream.on("error", gone);
+  stream.on("cancelled", gone);
+}
+
 /** The SPIFFE identity in a TLS peer's certificate, if the stream is mutually authenticated. */
 function peerIdentity(stream: Stream<unknown>): ReturnType<typeof parseSpiffeId> {
   const raw = (stream.getAuthContext?.()?.sslPeerCertificate as { raw?: Buffer } | undefined)?.raw;
@@ -351,12 +361,7 @@ export class AdsServer {
             this.onStatus(p, false);
           }
         };
-        stream.on("end", () => {
-          gone();
-          stream.end();
-        });
-        stream.on("error", gone);
-        stream.on("cancelled", gone);
+        onStreamGone(stream, gone);
       },
       DeltaAggregatedResources: (stream: Stream<DeltaRequest>) => {
         let d: DeltaStream | undefined;
@@ -394,12 +399,7 @@ export class AdsServer {
             this.onStatus(d, false);
           }
         };
-        stream.on("end", () => {
-          gone();
-          stream.end();
-        });
-        stream.on("error", gone);
-        stream.on("cancelled", gone);
+        onStreamGone(stream, gone);
       },
     });
     this.server = server;
