@@ -7,6 +7,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Subscription } from "@nats-io/transport-node";
 import { Authenticator } from "./adapters/authenticator.js";
 import { allIssuerCerts, CA_CHANGED_CHANNEL, currentVersion, loadActiveIssuer, openCaStore, trustBundle } from "./adapters/ca-store.js";
+import { CryptoPool } from "./adapters/crypto-pool.js";
 import { startGrpcServer } from "./adapters/grpc-server.js";
 import type { KeyProvider } from "./adapters/key-provider.js";
 import { Ledger } from "./adapters/ledger.js";
@@ -67,7 +68,8 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
   }
 
   const ledger = new Ledger(store, c.mesh);
-  const issuer = new CertificateIssuer(c.trustDomain, c.validity ?? DEFAULT_VALIDITY, ledger);
+  const crypto = new CryptoPool();
+  const issuer = new CertificateIssuer(c.trustDomain, c.validity ?? DEFAULT_VALIDITY, ledger, crypto);
   let issuerCerts: X509Certificate[] = [];
   let tls: TlsMaterial | undefined;
   let version = -1;
@@ -150,6 +152,7 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
       await relay?.stop();
       await bus?.close();
       await unlisten().catch(() => {});
+      await crypto.close();
       await store.close();
     },
   };
