@@ -1,4 +1,4 @@
-import { CsrError, fromPem, LeafTemplate, parseCertificate, spiffeId, toPem } from "@isthmus/pki";
+import { CsrError, fromPem, LeafTemplate, PemError, parseCertificate, spiffeId, toPem } from "@isthmus/pki";
 import type { ActiveIssuer } from "./adapters/ca-store.js";
 import type { CryptoPool } from "./adapters/crypto-pool.js";
 import type { Ledger } from "./adapters/ledger.js";
@@ -64,12 +64,28 @@ export class CertificateIssuer {
   }
 
   async issue(r: IssueRequest): Promise<string[]> {
+    try {
+      return await this.issueFor(r);
+    } catch (err) {
+      await r.identity.giveBack?.().catch(() => {});
+      throw err;
+    }
+  }
+
+  private async issueFor(r: IssueRequest): Promise<string[]> {
     const cur = this.current;
     if (!cur) throw new CaError("FAILED_PRECONDITION", "this certificate authority has no issuing certificate yet");
     if (Buffer.byteLength(r.csrPem) > MAX_CSR_BYTES) throw new CaError("INVALID_ARGUMENT", `CSR larger than ${MAX_CSR_BYTES} bytes`);
-    const block = fromPem(r.csrPem).find((b) => b.label === "CERTIFICATE REQUEST" || b.label === "NEW CERTIFICATE REQUEST");
+    let blocks: ReturnType<typeof fromPem>;
+    try {
+      blocks = fromPem(r.csrPem);
+    } catch (err) {
+      if (err instanceof PemError) throw new CaError("INVALID_ARGUMENT", `csr: ${err.message}`);
+      throw err;
+    }
+    const block = blocks.find((b) => b.label === "CERTIFICATE REQUEST" || b.label === "NEW CERTIFICATE REQUEST");
     if (!block) throw new CaError("INVALID_ARGUMENT", "csr must be a PEM 'CERTIFICATE REQUEST' block");
-    const { notBefore, notAfter } = validityWindow(r.validitySeconds, this.validity, cur.notAfter);
+    const { notBefore, notAfter } = validityWindow(r.validitySeconds, this.validity, cur.notAfter, { renewsLifetimeMs: r.identity.renewsLifetimeMs });
     // The SAN comes from the proven identity; whatever the CSR asked for is ignored.
     const uri = spiffeId({ trustDomain: this.trustDomain, namespace: r.identity.namespace, serviceAccount: r.identity.serviceAccount });
     let issued: { der: Buffer; serialHex: string };

@@ -69,7 +69,8 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
 
   const ledger = new Ledger(store, c.mesh);
   const crypto = new CryptoPool();
-  const issuer = new CertificateIssuer(c.trustDomain, c.validity ?? DEFAULT_VALIDITY, ledger, crypto);
+  const validity = c.validity ?? DEFAULT_VALIDITY;
+  const issuer = new CertificateIssuer(c.trustDomain, validity, ledger, crypto);
   let issuerCerts: X509Certificate[] = [];
   let tls: TlsMaterial | undefined;
   let version = -1;
@@ -113,6 +114,8 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
     defaultCluster: c.defaultCluster ?? (c.clusters.length === 1 ? c.clusters[0]?.id : undefined),
     store,
     issuers: () => issuerCerts,
+    backdateMs: validity.backdateMs,
+    defaultTtlMs: validity.defaultTtlMs,
   });
 
   if (c.grpcTls) {
