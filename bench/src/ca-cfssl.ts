@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, waitFor } from "@isthmus/testing";
 
@@ -7,6 +7,8 @@ import { freePort, waitFor } from "@isthmus/testing";
 export interface Cfssl {
   url: string;
   version: string;
+  /** CPU time cfssl has used so far (Linux /proc; NaN elsewhere). */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -57,9 +59,19 @@ export async function startCfssl(dir: string, say: (s: string) => void): Promise
   const child: ChildProcess = spawn("cfssl", [...args, "-config", join(dir, "config.json"), "-loglevel", "4"], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/api/v1/cfssl/health`).catch(() => undefined)) !== undefined, 15_000, "cfssl serve listening");
+  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
   return {
     url,
     version,
+    cpuMs: () => {
+      try {
+        // Fields 14 and 15 (utime, stime) after the parenthesised command name.
+        const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        return (Number(f[11]) + Number(f[12])) / ticksPerMs;
+      } catch {
+        return Number.NaN;
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

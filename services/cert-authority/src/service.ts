@@ -125,7 +125,14 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
       privateKey: Buffer.from(serving.privateKey),
     });
   }
-  const grpcServer = await startGrpcServer({ issuer, auth, host: c.grpcHost, port: c.grpcPort, tls, log });
+  const grpcServer = await startGrpcServer({ issuer, auth, host: c.grpcHost, port: c.grpcPort, tls, log }).catch(async (err: unknown) => {
+    // Nothing of a CA that could not listen stays behind: its threads, its poll, its pool.
+    clearInterval(poll);
+    await unlisten().catch(() => {});
+    await crypto.close();
+    await store.close();
+    throw err;
+  });
 
   let bus: Bus | undefined;
   let relay: OutboxRelay | undefined;
