@@ -1,7 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, waitFor } from "@isthmus/testing";
+import { procCpuMs } from "./proc-cpu.js";
 
 /** The peer bench/ca compares against: `cfssl serve` with a fresh P-256 CA on 127.0.0.1. */
 export interface Cfssl {
@@ -59,19 +60,10 @@ export async function startCfssl(dir: string, say: (s: string) => void): Promise
   const child: ChildProcess = spawn("cfssl", [...args, "-config", join(dir, "config.json"), "-loglevel", "4"], { stdio: "ignore" });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/api/v1/cfssl/health`).catch(() => undefined)) !== undefined, 15_000, "cfssl serve listening");
-  const ticksPerMs = 100 / 1000; // USER_HZ is 100 on Linux
   return {
     url,
     version,
-    cpuMs: () => {
-      try {
-        // Fields 14 and 15 (utime, stime) after the parenthesised command name.
-        const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-        return (Number(f[11]) + Number(f[12])) / ticksPerMs;
-      } catch {
-        return Number.NaN;
-      }
-    },
+    cpuMs: () => procCpuMs(child.pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

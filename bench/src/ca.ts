@@ -7,9 +7,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createIntermediate, initRoot, LocalKeyProvider, loadActiveIssuer, openCaStore, startCertAuthority } from "@isthmus/cert-authority";
 import { createCsr, generateKey, parseCsr, publicKeyObject } from "@isthmus/pki";
+import { query } from "@isthmus/store";
 import { createTestDatabase, KubeApiStandIn } from "@isthmus/testing";
+import { sql } from "drizzle-orm";
 import { startCfssl } from "./ca-cfssl.js";
 import type { LoadRequest, LoadResult, LoadTarget } from "./ca-load.js";
+import { procCpuMs } from "./proc-cpu.js";
 import { type Figures, percentile, report, round } from "./report.js";
 
 const say = (s: string) => process.stdout.write(`bench ca: ${s}\n`);
@@ -122,10 +125,16 @@ export async function benchCa(): Promise<void> {
   });
   const tokens = Array.from({ length: 16 }, (_, i) => api.issueServiceAccountToken({ namespace: `ns-${i}`, serviceAccount: "app", ttlSeconds: 3600 }));
   const bundle = (await ca.bundle()).join("");
+  // Postgres's share: the backends serving this database (same machine; NaN otherwise).
+  const backends = async () => (await query(ca.store.db, sql`select pid from pg_stat_activity where datname = current_database()`)).map((r) => Number(r.pid));
+  const pgCpu = async () => (await backends()).reduce((a, pid) => a + procCpuMs(pid), 0);
+  await drive(load, { kind: "grpc", address: `localhost:${ca.grpcPort}`, roots: bundle, tokens }, 300, CONCURRENCY); // opens the pool's connections
+  const pg0 = await pgCpu();
   const profile = process.env.BENCH_CA_PROFILE ? await startProfile() : undefined;
   const cpu0 = process.cpuUsage();
   const result = await drive(load, { kind: "grpc", address: `localhost:${ca.grpcPort}`, roots: bundle, tokens }, N, CONCURRENCY);
   const cpu = process.cpuUsage(cpu0);
+  const pgMs = (await pgCpu()) - pg0;
   if (profile && process.env.BENCH_CA_PROFILE) await profile(process.env.BENCH_CA_PROFILE);
   await ca.stop();
   await api.stop();
@@ -165,6 +174,7 @@ export async function benchCa(): Promise<void> {
         )
       : "n/a",
     ca_cpu_ms_per_cert: round((cpu.user + cpu.system) / 1000 / (result.ok + result.warmup)),
+    postgres_cpu_ms_per_cert: round(pgMs / (result.ok + result.warmup)),
     load_cpu_ms_per_cert: round(result.cpuMs / (result.ok + result.warmup)),
     cfssl_cpu_ms_per_cert: cfsslBefore && cfsslAfter ? round(cfsslCpuMs / (cfsslBefore.ok + cfsslBefore.warmup + cfsslAfter.ok + cfsslAfter.warmup)) : "n/a",
     issued: result.ok,
