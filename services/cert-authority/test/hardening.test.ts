@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createCsr, generateKey, toPem, x509 } from "@isthmus/pki";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBootstrapToken } from "../src/index.js";
+import { createBootstrapToken, createCertificateSubject, type NatsCaReply } from "../src/index.js";
 import { CaClient, type GrpcFailure, type MeshCa, makeRoot, startMeshCa, workload } from "./harness.js";
 
 // The CA findings of the hardening pass (issue 19): single-use bootstrap tokens, renewals
@@ -122,5 +122,47 @@ describe("the CSR surface", () => {
     );
     expect(seen.get(grpc.status.INVALID_ARGUMENT)).toBeGreaterThan(100);
     expect(await m.client.create({ csr: workload().csrPem, token: token(), clusterId: "cluster-1" })).toHaveLength(3);
+  });
+});
+
+describe("the NATS request/reply surface", () => {
+  let n: MeshCa;
+  beforeAll(async () => {
+    n = await startMeshCa(await makeRoot());
+  });
+  afterAll(() => n.stop());
+
+  it("answers random bodies and headers with a clean error, then serves a good client", async () => {
+    const { headers } = await import("@nats-io/transport-node");
+    const nc = n.ca.bus!.nc;
+    const subject = createCertificateSubject(n.mesh);
+    const token = () => n.api.issueServiceAccountToken({ namespace: "fuzz", serviceAccount: "nats" });
+    const body = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.json({ maxDepth: 3 }),
+      fc
+        .record({ csr: fc.oneof(fc.string({ maxLength: 200 }), fc.integer()), validityDuration: fc.oneof(fc.integer(), fc.double(), fc.string()) })
+        .map((r) => JSON.stringify(r)),
+    );
+    const auth = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 80 }), fc.constant("valid"));
+    await fc.assert(
+      fc.asyncProperty(body, auth, async (b, a) => {
+        const h = headers();
+        if (a !== undefined) h.set("authorization", a === "valid" ? `Bearer ${token()}` : a.replace(/[\r\n]/g, ""));
+        h.set("clusterid", "cluster-1");
+        const reply = (await nc.request(subject, b, { headers: h, timeout: 5_000 })).json<NatsCaReply>();
+        expect("error" in reply).toBe(true);
+        if ("error" in reply) {
+          expect(["INVALID_ARGUMENT", "UNAUTHENTICATED"]).toContain(reply.error.status);
+          expect(reply.error.message.length).toBeGreaterThan(0);
+        }
+      }),
+      { seed: 20_19, numRuns: 120 },
+    );
+    const h = headers();
+    h.set("authorization", `Bearer ${token()}`);
+    h.set("clusterid", "cluster-1");
+    const ok = (await nc.request(subject, JSON.stringify({ csr: workload().csrPem }), { headers: h, timeout: 5_000 })).json<NatsCaReply>();
+    expect("certChain" in ok).toBe(true);
   });
 });
