@@ -10,11 +10,16 @@ import {
   type SotwRequest,
   TYPE,
   type TypeUrl,
+  typeDescriptor,
   withNonce,
 } from "@isthmus/xds";
 import { authorizeSecret, checkProxyIdentity, type ProxyInfo, parseNode, type XdsNode } from "../domain/proxy.js";
 import { type DeltaRequest, DeltaStream } from "./delta-ads.js";
 import { PushQueue } from "./push-queue.js";
+import { PushRounds } from "./push-rounds.js";
+import { BoundedWriter } from "./send-queue.js";
+import { errorText, namesProblem, nodeIdProblem, RefusedRequest, XDS_LIMITS, type XdsLimits } from "./xds-limits.js";
+import { xdsMetrics } from "./xds-metrics.js";
 
 type DiscoveryRequest = SotwRequest;
 
@@ -32,7 +37,12 @@ export interface TypeState {
 
 export interface ProxyConnection {
   id: string;
+  /** This stream's own id (node id and a counter, as istiod's): several streams may share a node id. */
+  connId: string;
   info: ProxyInfo;
+  /** The proxy's ISTIO_VERSION (the pilot_xds label). */
+  version: string;
+  writer: BoundedWriter;
   connectedAt: Date;
   types: Map<string, TypeState>;
   cache: SnapshotCache;
@@ -52,12 +62,26 @@ export interface AdsServerOptions {
   trustDomain: string;
   /** At most this many proxies with a push sent and not yet ACKed (Istio's PILOT_PUSH_THROTTLE). */
   maxConcurrentPushes?: number;
+  /** How long a pushed proxy holds its slot without answering (then it is stalled until it does). */
+  ackTimeoutMs?: number;
+  /** Caps on what a client may send and have queued (XDS_LIMITS by default). */
+  limits?: Partial<XdsLimits>;
   log?: BusLogger;
 }
 
-const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
-const KNOWN = new Set<string>(Object.values(TYPE));
 type Stream<T> = grpc.ServerDuplexStream<T, unknown>;
+export type Connection = ProxyConnection | DeltaStream;
+
+/** The ISTIO_VERSION an istio-agent puts in the node metadata. */
+function proxyVersion(node: XdsNode | undefined): string {
+  const f = node?.metadata?.fields?.ISTIO_VERSION;
+  return f?.string_value || f?.stringValue || "unknown";
+}
+
+/** End a stream with a status, the way grpc-js turns a stream error into trailers. */
+function refuse(stream: Stream<unknown>, code: grpc.status, details: string): void {
+  stream.emit("error", { code, details });
+}
 
 export interface Subscription {
   id: number;
@@ -133,7 +157,13 @@ function peerIdentity(stream: Stream<unknown>): ReturnType<typeof parseSpiffeId>
 export class AdsServer {
   readonly proxies = new Map<Stream<DiscoveryRequest>, ProxyConnection>();
   readonly delta = new Set<DeltaStream>();
-  private readonly byCache = new Map<SnapshotCache, Set<ProxyConnection | DeltaStream>>();
+  private readonly byCache = new Map<SnapshotCache, Set<Connection>>();
+  private readonly byId = new Map<string, Set<Connection>>();
+  private connSeq = 0;
+  readonly limits: XdsLimits;
+  /** Each push followed from its cause to the last ACK (span, convergence time). */
+  readonly rounds = new PushRounds();
+  private unobserve: (() => void) | undefined;
   private server: grpc.Server | undefined;
   private nonce = 0;
   responses = 0;
@@ -143,44 +173,81 @@ export class AdsServer {
   readonly queue: PushQueue;
   private readonly log: BusLogger;
   /** Told whenever a proxy connects, is sent something, ACKs, NACKs or goes away. */
-  onStatus: (p: ProxyConnection | DeltaStream, connected: boolean) => void = () => {};
+  onStatus: (p: Connection, connected: boolean) => void = () => {};
 
   constructor(
     private readonly views: ViewSource,
     private readonly o: AdsServerOptions,
   ) {
     this.log = o.log ?? silentLogger;
-    this.queue = new PushQueue(o.maxConcurrentPushes ?? 1_000);
+    this.limits = { ...XDS_LIMITS, ...o.limits };
+    this.queue = new PushQueue(o.maxConcurrentPushes ?? 1_000, o.ackTimeoutMs ?? 5_000, (c, wrote) => this.rounds.flushed(c, wrote));
+  }
+
+  /** The streams connected with this node id (usually one; a restarted proxy may briefly have two). */
+  connectionsOf(id: string): ReadonlySet<Connection> {
+    return this.byId.get(id) ?? new Set();
   }
 
   /** Identify a stream's proxy on its first request; undefined (and the stream ended with the reason) if it may not connect. */
-  private admit(stream: Stream<unknown>, node: XdsNode | undefined): { info: ProxyInfo; cache: SnapshotCache } | undefined {
+  private admit(stream: Stream<unknown>, node: XdsNode | undefined): { info: ProxyInfo; cache: SnapshotCache; connId: string; version: string } | undefined {
     const info = parseNode(node);
-    const reason = checkProxyIdentity(info, peerIdentity(stream), { mesh: this.o.mesh, trustDomain: this.o.trustDomain });
+    const invalid = nodeIdProblem(info.id, this.limits);
+    const reason = invalid ?? checkProxyIdentity(info, peerIdentity(stream), { mesh: this.o.mesh, trustDomain: this.o.trustDomain });
     if (reason) {
       this.refusedStreams++;
-      this.log.warn({ proxy: info.id, peer: stream.getPeer(), reason }, "xDS stream refused");
-      stream.emit("error", { code: grpc.status.PERMISSION_DENIED, details: reason });
+      this.log.warn({ proxy: info.id.slice(0, 200), peer: stream.getPeer(), reason }, "xDS stream refused");
+      refuse(stream, invalid ? grpc.status.INVALID_ARGUMENT : grpc.status.PERMISSION_DENIED, reason);
       return undefined;
     }
-    return { info, cache: this.views.acquire(info) };
+    return { info, cache: this.views.acquire(info), connId: `${info.id}-${++this.connSeq}`, version: proxyVersion(node) };
   }
 
-  private track(cache: SnapshotCache, c: ProxyConnection | DeltaStream): void {
+  /** Where a connection's responses go: bounded, the stream closed when its client stops reading. */
+  private writer(stream: Stream<unknown>, id: string): BoundedWriter {
+    return new BoundedWriter(stream, this.limits.maxQueuedBytesPerStream, (bytes) => {
+      this.log.warn({ proxy: id, bytes }, "xDS stream closed: its client is not reading");
+      refuse(
+        stream,
+        grpc.status.RESOURCE_EXHAUSTED,
+        `${bytes} bytes of responses would be queued for this stream; at most ${this.limits.maxQueuedBytesPerStream} are kept for a client that does not read`,
+      );
+    });
+  }
+
+  private track(cache: SnapshotCache, c: Connection): void {
     let set = this.byCache.get(cache);
     if (!set) {
       set = new Set();
       this.byCache.set(cache, set);
     }
     set.add(c);
+    let same = this.byId.get(c.id);
+    if (!same) {
+      same = new Set();
+      this.byId.set(c.id, same);
+    }
+    same.add(c);
   }
 
-  private untrack(cache: SnapshotCache, c: ProxyConnection | DeltaStream): void {
+  private untrack(cache: SnapshotCache, c: Connection): void {
     const set = this.byCache.get(cache);
     set?.delete(c);
     if (set && !set.size) this.byCache.delete(cache);
+    const same = this.byId.get(c.id);
+    same?.delete(c);
+    if (same && !same.size) this.byId.delete(c.id);
     this.queue.forget(c);
+    this.rounds.leave(c);
     this.views.release(cache);
+  }
+
+  /** A proxy answered a response of this type: free its push slot, count a NACK. */
+  private answered(c: Connection, type: string, nack: boolean): void {
+    if (nack) xdsMetrics.rejected(type);
+    this.queue.done(c);
+    this.rounds.answered(c);
+    this.onStatus(c, true);
   }
 
   /**
@@ -203,14 +270,14 @@ export class AdsServer {
     return b as T;
   }
 
-  private send(stream: Stream<DiscoveryRequest>, p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): boolean {
+  private send(p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): boolean {
     const cache = p.cache;
     const version = cache.version(type);
     const names = st.names;
     // Only Listener and Cluster responses must carry the whole state; for routes, endpoints
     // and secrets the resources changed since the proxy's version are enough (what most
     // pushes are: one EDS change). Walk the (small) change set, not the (large) subscription.
-    const base = !full && !WILDCARD_TYPES.has(type) && st.sent ? st.sent : "";
+    const base = !full && !typeDescriptor(type)?.fullStateInSotw && st.sent ? st.sent : "";
     const body = this.body(cache, `${type}\n${version}\n${base}\n${names === "*" ? "*" : (st.sub?.id ?? "")}`, () => {
       let resources: CachedResource[] | undefined;
       const changed = base ? cache.changedSince(type, base) : undefined;
@@ -236,12 +303,13 @@ export class AdsServer {
       st.acked = version;
       return false;
     }
+    const msg = withNonce(body, String(this.nonce + 1));
+    if (!p.writer.write(msg)) return false;
     st.sent = version;
     st.nonce = String(++this.nonce);
     this.responses++;
-    const msg = withNonce(body, st.nonce);
     this.bytesSent += msg.length;
-    stream.write(msg);
+    xdsMetrics.sent(type, msg.length, this.rounds.queuedAt(p));
     this.onStatus(p, true);
     return true;
   }
@@ -254,6 +322,9 @@ export class AdsServer {
       const { info, cache } = admitted;
       const conn: ProxyConnection = {
         id: info.id,
+        connId: admitted.connId,
+        version: admitted.version,
+        writer: this.writer(stream, info.id),
         info,
         connectedAt: new Date(),
         types: new Map(),
@@ -263,7 +334,7 @@ export class AdsServer {
           let wrote = false;
           for (const type of conn.pending) {
             const st = conn.types.get(type);
-            if (st && st.sent !== cache.version(type) && st.nacked !== cache.version(type)) wrote = this.send(stream, conn, type, st, false) || wrote;
+            if (st && st.sent !== cache.version(type) && st.nacked !== cache.version(type)) wrote = this.send(conn, type, st, false) || wrote;
           }
           conn.pending.clear();
           return wrote;
@@ -274,8 +345,9 @@ export class AdsServer {
       this.track(cache, p);
     }
     const type = req.type_url;
-    if (!KNOWN.has(type)) {
-      this.log.warn({ proxy: p.id, type }, "request for an unknown resource type ignored");
+    const desc = typeDescriptor(type);
+    if (!desc) {
+      this.log.warn({ proxy: p.id, type: type.slice(0, 200) }, "request for an unknown resource type ignored");
       return;
     }
     let st = p.types.get(type);
@@ -287,22 +359,27 @@ export class AdsServer {
       if (req.response_nonce !== st.nonce) return; // stale: a newer response is on its way
       if (req.error_detail) {
         st.nacked = st.sent;
-        st.error = req.error_detail.message;
+        st.error = errorText(req.error_detail.message, this.limits);
         this.log.warn({ proxy: p.id, type, version: st.sent, error: st.error }, "NACK: proxy keeps its last good config");
       } else {
         st.acked = req.version_info;
         st.nacked = undefined;
         st.error = undefined;
       }
-      this.queue.done(p);
-      this.onStatus(p, true);
+      this.answered(p, type, Boolean(req.error_detail));
     }
     const raw = req.resource_names.raw;
+    const checked = () => {
+      const names = req.resource_names.decode();
+      const problem = namesProblem(names, this.limits);
+      if (problem) throw new RefusedRequest(problem);
+      return names;
+    };
     let sub: Subscription | undefined;
-    if (raw.length === 0 && WILDCARD_TYPES.has(type)) sub = undefined;
-    else if (type === TYPE.secret) sub = this.subscriptions.intern(this.authorizedSecrets(p, req.resource_names.decode(), st));
+    if (raw.length === 0 && desc.wildcardInSotw) sub = undefined;
+    else if (type === TYPE.secret) sub = this.subscriptions.intern(this.authorizedSecrets(p, checked(), st));
     else if (st.sub?.raw?.equals(raw)) sub = st.sub;
-    else sub = this.subscriptions.internRaw(raw, req.resource_names.decode);
+    else sub = this.subscriptions.internRaw(raw, checked);
     if (sub !== st.sub) {
       this.subscriptions.release(st.sub);
       st.sub = sub;
@@ -313,7 +390,7 @@ export class AdsServer {
     const version = p.cache.version(type as TypeUrl);
     // A new subscription gets the full state; a proxy that is merely behind (its ACK of an
     // older version arrived after a push) gets what changed since then.
-    if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st, changed);
+    if (changed || (st.sent !== version && st.nacked !== version)) this.send(p, type as TypeUrl, st, changed);
   }
 
   /** SDS names this proxy may have; the others are refused, logged and reported in its status. */
@@ -337,20 +414,35 @@ export class AdsServer {
     this.bodies.delete(cache); // a new version: what was encoded for the old one is not sent again
     for (const c of this.byCache.get(cache) ?? []) {
       for (const t of types) if (c.types.has(t)) c.pending.add(t);
-      if (c.pending.size) this.queue.add(c);
+      if (c.pending.size) {
+        this.queue.add(c);
+        this.rounds.assign(c);
+      }
     }
     this.queue.drain();
   }
 
   async listen(host: string, port: number, creds = grpc.ServerCredentials.createInsecure()): Promise<number> {
-    const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+    const server = new grpc.Server({ "grpc.max_receive_message_length": this.limits.maxRequestBytes });
+    const failed = (stream: Stream<unknown>, err: unknown, what: string) => {
+      if (err instanceof RefusedRequest) {
+        this.log.warn({ peer: stream.getPeer(), reason: err.message }, "xDS request refused");
+        refuse(stream, grpc.status.INVALID_ARGUMENT, err.message);
+      } else this.log.warn({ err: String(err) }, what);
+    };
+    this.unobserve ??= xdsMetrics.observeConnected(() => {
+      const n = new Map<string, number>();
+      for (const p of this.proxies.values()) n.set(`${p.version}\nsotw`, (n.get(`${p.version}\nsotw`) ?? 0) + 1);
+      for (const d of this.delta) n.set(`${d.version}\ndelta`, (n.get(`${d.version}\ndelta`) ?? 0) + 1);
+      return n;
+    });
     server.addService(fastAdsServiceDefinition(), {
       StreamAggregatedResources: (stream: Stream<DiscoveryRequest>) => {
         stream.on("data", (req: DiscoveryRequest) => {
           try {
             this.onRequest(stream, req);
           } catch (err) {
-            this.log.warn({ err: String(err) }, "bad discovery request");
+            failed(stream, err, "bad discovery request");
           }
         });
         const gone = () => {
@@ -370,17 +462,18 @@ export class AdsServer {
             if (!d) {
               const admitted = this.admit(stream, req.node);
               if (!admitted) return;
-              d = new DeltaStream(stream, admitted.info, admitted.cache, () => String(++this.nonce), {
+              d = new DeltaStream(this.writer(stream, admitted.info.id), admitted.info, admitted.cache, () => String(++this.nonce), {
+                connId: admitted.connId,
+                version: admitted.version,
+                limits: this.limits,
                 log: this.log,
-                countBytes: (n) => {
-                  this.bytesSent += n;
-                },
                 authorizeSecrets: (names, st) => this.authorizedSecrets(d as DeltaStream, names, st),
-                acked: (s) => {
-                  this.queue.done(s);
+                answered: (s, type, nack) => this.answered(s, type, nack),
+                sent: (s, type, bytes) => {
+                  this.bytesSent += bytes;
+                  xdsMetrics.sent(type, bytes, this.rounds.queuedAt(s));
                   this.onStatus(s, true);
                 },
-                sent: (s) => this.onStatus(s, true),
                 subscriptions: this.subscriptions,
                 body: (key, make) => this.body(admitted.cache, key, make),
               });
@@ -389,7 +482,7 @@ export class AdsServer {
             }
             d.onRequest(req);
           } catch (err) {
-            this.log.warn({ err: String(err) }, "bad delta discovery request");
+            failed(stream, err, "bad delta discovery request");
           }
         });
         const gone = () => {
@@ -415,6 +508,9 @@ export class AdsServer {
 
   async stop(): Promise<void> {
     this.queue.stop();
+    this.rounds.stop();
+    this.unobserve?.();
+    this.unobserve = undefined;
     const s = this.server;
     if (!s) return;
     await new Promise<void>((resolve) => {

@@ -1,8 +1,8 @@
-import type * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
-import { type CachedResource, encodeDeltaBody, type SnapshotCache, TYPE, type TypeUrl, withNonce } from "@isthmus/xds";
+import { type CachedResource, encodeDeltaBody, type SnapshotCache, TYPE, type TypeUrl, typeDescriptor, withNonce } from "@isthmus/xds";
 import type { ProxyInfo, XdsNode } from "../domain/proxy.js";
 import type { Subscription, SubscriptionSets } from "./ads-server.js";
+import { errorText, namesProblem, RefusedRequest, XDS_LIMITS, type XdsLimits } from "./xds-limits.js";
 
 export interface DeltaRequest {
   node?: XdsNode;
@@ -35,19 +35,26 @@ export interface DeltaTypeState {
   ackedNonce?: string;
 }
 
-const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
-const KNOWN = new Set<string>(Object.values(TYPE));
 const NONE = new Set<string>();
 
+/** Where responses go: false when the message was not written (the stream is being closed). */
+export interface ResponseWriter {
+  write(msg: Buffer): boolean;
+}
+
 export interface DeltaStreamOptions {
+  /** This stream's own id (several streams may share a node id). */
+  connId?: string;
+  /** The proxy's ISTIO_VERSION. */
+  version?: string;
+  limits?: XdsLimits;
   log?: BusLogger;
-  countBytes?: (n: number) => void;
   /** SDS names this proxy may have (the rest is refused and reported in st.error). */
   authorizeSecrets?: (names: string[], st: DeltaTypeState) => string[];
-  /** The proxy answered a response (ACK or NACK). */
-  acked?: (s: DeltaStream) => void;
-  /** A response was written. */
-  sent?: (s: DeltaStream) => void;
+  /** The proxy answered a response of this type (ACK, or NACK when `nack`). */
+  answered?: (s: DeltaStream, type: string, nack: boolean) => void;
+  /** A response of this type and size was written. */
+  sent?: (s: DeltaStream, type: string, bytes: number) => void;
   /** Interned subscriptions, shared with the other streams. */
   subscriptions?: SubscriptionSets;
   /**
@@ -67,34 +74,45 @@ type Change = { resources: Array<{ name: string; version: string; resource: Cach
 export class DeltaStream {
   readonly types = new Map<string, DeltaTypeState>();
   readonly id: string;
+  readonly connId: string;
+  readonly version: string;
   readonly connectedAt = new Date();
   readonly pending = new Set<TypeUrl>();
   resourcesSent = 0;
   private readonly log: BusLogger;
 
   constructor(
-    private readonly stream: grpc.ServerDuplexStream<DeltaRequest, unknown>,
+    private readonly out: ResponseWriter,
     readonly info: ProxyInfo,
     readonly cache: SnapshotCache,
     private readonly nextNonce: () => string,
     private readonly o: DeltaStreamOptions = {},
   ) {
     this.id = info.id;
+    this.connId = o.connId ?? info.id;
+    this.version = o.version ?? "unknown";
     this.log = o.log ?? silentLogger;
   }
 
   onRequest(req: DeltaRequest): void {
     const type = req.type_url;
-    if (!KNOWN.has(type)) {
-      this.log.warn({ proxy: this.id, type }, "delta request for an unknown resource type ignored");
+    const desc = typeDescriptor(type);
+    if (!desc) {
+      this.log.warn({ proxy: this.id, type: type.slice(0, 200) }, "delta request for an unknown resource type ignored");
       return;
     }
+    const limits = this.o.limits ?? XDS_LIMITS;
+    const problem =
+      namesProblem(req.resource_names_subscribe, limits) ??
+      namesProblem(req.resource_names_unsubscribe, limits) ??
+      namesProblem(Object.keys(req.initial_resource_versions ?? {}), limits);
+    if (problem) throw new RefusedRequest(problem);
     let st = this.types.get(type);
     if (!st) {
       const subscribe = req.resource_names_subscribe;
       const initial = Object.entries(req.initial_resource_versions ?? {});
       st = {
-        wildcard: WILDCARD_TYPES.has(type) && (subscribe.length === 0 || subscribe.includes("*")),
+        wildcard: desc.wildcardInSotw && (subscribe.length === 0 || subscribe.includes("*")),
         names: NONE,
         ...(initial.length ? { initial: new Map(initial) } : {}),
       };
@@ -105,16 +123,16 @@ export class DeltaStream {
       if (req.error_detail?.message) {
         st.nackedNonce = req.response_nonce;
         st.nacked = st.sent;
-        st.error = req.error_detail.message;
+        st.error = errorText(req.error_detail.message, limits);
         this.log.warn({ proxy: this.id, type, error: st.error }, "delta NACK");
-        this.o.acked?.(this);
+        this.o.answered?.(this, type, true);
         return;
       }
       st.ackedNonce = req.response_nonce;
       st.acked = st.sent;
       st.nacked = undefined;
       st.error = undefined;
-      this.o.acked?.(this);
+      this.o.answered?.(this, type, false);
     }
     let subscribe = req.resource_names_subscribe.filter((n) => n !== "*");
     if (type === TYPE.secret && this.o.authorizeSecrets) subscribe = this.o.authorizeSecrets(subscribe, st);
@@ -194,17 +212,17 @@ export class DeltaStream {
       if (!st.sent || st.acked === st.sent) st.sent = st.acked = version;
       return false;
     }
-    this.write(type, st, body);
-    return true;
+    return this.write(type, st, body);
   }
 
-  private write(type: TypeUrl, st: DeltaTypeState, body: Buffer): void {
-    st.nonce = this.nextNonce();
+  private write(type: TypeUrl, st: DeltaTypeState, body: Buffer): boolean {
+    const nonce = this.nextNonce();
+    const msg = withNonce(body, nonce);
+    if (!this.out.write(msg)) return false;
+    st.nonce = nonce;
     st.sent = this.cache.version(type);
-    const msg = withNonce(body, st.nonce);
-    this.o.countBytes?.(msg.length);
-    this.stream.write(msg);
-    this.o.sent?.(this);
+    this.o.sent?.(this, type, msg.length);
+    return true;
   }
 
   /** Push the pending types (the push queue calls this when it is this stream's turn). */
