@@ -3,6 +3,8 @@ export * from "./adapters/config-watcher.js";
 export * from "./adapters/debug.js";
 export * from "./adapters/delta-ads.js";
 export * from "./adapters/push-queue.js";
+export * from "./adapters/subscriptions.js";
+export * from "./adapters/xds-limits.js";
 export * from "./config.js";
 export * from "./domain/mesh-model.js";
 export * from "./domain/proxy.js";

@@ -8,6 +8,7 @@ import { ConfigWatcher } from "./adapters/config-watcher.js";
 import { debugRoutes } from "./adapters/debug.js";
 import { Feed } from "./adapters/feed.js";
 import { StatusPublisher } from "./adapters/status-publisher.js";
+import type { XdsLimits } from "./adapters/xds-limits.js";
 import { xdsMetrics } from "./adapters/xds-metrics.js";
 import { MeshModel } from "./domain/mesh-model.js";
 import { DEFAULT_TRANSLATE } from "./domain/translate.js";
@@ -45,6 +46,10 @@ export interface ConfigPushConfig {
   sdsCertDir?: string;
   /** At most this many proxies with an unacknowledged push (default 1,000). */
   maxConcurrentPushes?: number;
+  /** How long a pushed proxy may take to answer before it gives its push slot back (default 5 s). */
+  ackTimeoutMs?: number;
+  /** Caps on what one xDS client may send and have queued (XDS_LIMITS by default). */
+  xdsLimits?: Partial<XdsLimits>;
   /**
    * Serve xDS over TLS with this identity and require client certificates from these roots
    * (PEM files, re-read when they change: `isthmus agent` output works as is). Proxies are
@@ -83,7 +88,14 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   const model = new MeshModel();
   const trustDomain = c.trustDomain ?? DEFAULT_TRANSLATE.trustDomain;
   const views = new Views(model, { trustDomain, sdsCertDir: c.sdsCertDir ?? DEFAULT_TRANSLATE.sdsCertDir });
-  const ads = new AdsServer(views, { mesh: c.mesh, trustDomain, log, ...(c.maxConcurrentPushes ? { maxConcurrentPushes: c.maxConcurrentPushes } : {}) });
+  const ads = new AdsServer(views, {
+    mesh: c.mesh,
+    trustDomain,
+    log,
+    ...(c.maxConcurrentPushes ? { maxConcurrentPushes: c.maxConcurrentPushes } : {}),
+    ...(c.ackTimeoutMs ? { ackTimeoutMs: c.ackTimeoutMs } : {}),
+    ...(c.xdsLimits ? { limits: c.xdsLimits } : {}),
+  });
   views.onChange = (cache, types) => ads.push(cache, types);
   const creds = c.tls
     ? grpc.experimental.createCertificateProviderServerCredentials(

@@ -18,6 +18,7 @@ import { type DeltaRequest, DeltaStream } from "./delta-ads.js";
 import { PushQueue } from "./push-queue.js";
 import { PushRounds } from "./push-rounds.js";
 import { BoundedWriter } from "./send-queue.js";
+import { type Subscription, SubscriptionSets } from "./subscriptions.js";
 import { errorText, namesProblem, nodeIdProblem, RefusedRequest, XDS_LIMITS, type XdsLimits } from "./xds-limits.js";
 import { xdsMetrics } from "./xds-metrics.js";
 
@@ -81,51 +82,6 @@ function proxyVersion(node: XdsNode | undefined): string {
 /** End a stream with a status, the way grpc-js turns a stream error into trailers. */
 function refuse(stream: Stream<unknown>, code: grpc.status, details: string): void {
   stream.emit("error", { code, details });
-}
-
-export interface Subscription {
-  id: number;
-  names: Set<string>;
-  /** The names as they came on the wire (state of the world), to recognise the same list without decoding it. */
-  raw?: Buffer;
-}
-
-/**
- * Subscriptions are mostly identical across proxies (every sidecar of a namespace asks for
- * the same clusters): one shared, frozen set per distinct list instead of a copy per proxy.
- * Unused entries are dropped when their last proxy goes.
- */
-export class SubscriptionSets {
-  private readonly byKey = new Map<string, Subscription & { users: number; key: string }>();
-  private next = 0;
-
-  private get(key: string, make: () => Subscription): Subscription {
-    let s = this.byKey.get(key);
-    if (!s) {
-      s = { ...make(), users: 0, key };
-      this.byKey.set(key, s);
-    }
-    s.users++;
-    return s;
-  }
-
-  /** Keyed in the order given: proxies of one kind list their names in the same order. */
-  intern(names: string[]): Subscription {
-    return this.get(`n${names.join("\n")}`, () => ({ id: ++this.next, names: new Set(names) }));
-  }
-
-  internRaw(raw: Buffer, decode: () => string[]): Subscription {
-    return this.get(`r${raw.toString("latin1")}`, () => ({ id: ++this.next, names: new Set(decode()), raw: Buffer.from(raw) }));
-  }
-
-  release(s: Subscription | undefined): void {
-    const e = s as (Subscription & { users: number; key: string }) | undefined;
-    if (e && --e.users <= 0 && this.byKey.get(e.key) === e) this.byKey.delete(e.key);
-  }
-
-  get size(): number {
-    return this.byKey.size;
-  }
 }
 
 /** Call `gone` once the proxy's stream ends, fails or is cancelled; a half-close is answered with ours. */
@@ -203,14 +159,14 @@ export class AdsServer {
     return { info, cache: this.views.acquire(info), connId: `${info.id}-${++this.connSeq}`, version: proxyVersion(node) };
   }
 
-  /** Where a connection's responses go: bounded, the stream closed when its client stops reading. */
+  /** Where a connection's responses go: bounded, the stream closed when its client stops reading or answering. */
   private writer(stream: Stream<unknown>, id: string): BoundedWriter {
     return new BoundedWriter(stream, this.limits.maxQueuedBytesPerStream, (bytes) => {
-      this.log.warn({ proxy: id, bytes }, "xDS stream closed: its client is not reading");
+      this.log.warn({ proxy: id, bytes }, "xDS stream closed: its client does not read or answer");
       refuse(
         stream,
         grpc.status.RESOURCE_EXHAUSTED,
-        `${bytes} bytes of responses would be queued for this stream; at most ${this.limits.maxQueuedBytesPerStream} are kept for a client that does not read`,
+        `${bytes} bytes of responses would be unanswered on this stream; at most ${this.limits.maxQueuedBytesPerStream} are sent to a client that does not read or answer`,
       );
     });
   }
@@ -245,6 +201,7 @@ export class AdsServer {
   /** A proxy answered a response of this type: free its push slot, count a NACK. */
   private answered(c: Connection, type: string, nack: boolean): void {
     if (nack) xdsMetrics.rejected(type);
+    c.writer.answered(type);
     this.queue.done(c);
     this.rounds.answered(c);
     this.onStatus(c, true);
@@ -304,7 +261,7 @@ export class AdsServer {
       return false;
     }
     const msg = withNonce(body, String(this.nonce + 1));
-    if (!p.writer.write(msg)) return false;
+    if (!p.writer.write(msg, type)) return false;
     st.sent = version;
     st.nonce = String(++this.nonce);
     this.responses++;

@@ -1,7 +1,7 @@
 import { type BusLogger, silentLogger } from "@isthmus/bus";
 import { type CachedResource, encodeDeltaBody, type SnapshotCache, TYPE, type TypeUrl, typeDescriptor, withNonce } from "@isthmus/xds";
 import type { ProxyInfo, XdsNode } from "../domain/proxy.js";
-import type { Subscription, SubscriptionSets } from "./ads-server.js";
+import type { Subscription, SubscriptionSets } from "./subscriptions.js";
 import { errorText, namesProblem, RefusedRequest, XDS_LIMITS, type XdsLimits } from "./xds-limits.js";
 
 export interface DeltaRequest {
@@ -39,7 +39,9 @@ const NONE = new Set<string>();
 
 /** Where responses go: false when the message was not written (the stream is being closed). */
 export interface ResponseWriter {
-  write(msg: Buffer): boolean;
+  write(msg: Buffer, type: string): boolean;
+  /** The client answered the latest response of this type. */
+  answered(type: string): void;
 }
 
 export interface DeltaStreamOptions {
@@ -82,7 +84,7 @@ export class DeltaStream {
   private readonly log: BusLogger;
 
   constructor(
-    private readonly out: ResponseWriter,
+    readonly writer: ResponseWriter,
     readonly info: ProxyInfo,
     readonly cache: SnapshotCache,
     private readonly nextNonce: () => string,
@@ -218,7 +220,7 @@ export class DeltaStream {
   private write(type: TypeUrl, st: DeltaTypeState, body: Buffer): boolean {
     const nonce = this.nextNonce();
     const msg = withNonce(body, nonce);
-    if (!this.out.write(msg)) return false;
+    if (!this.writer.write(msg, type)) return false;
     st.nonce = nonce;
     st.sent = this.cache.version(type);
     this.o.sent?.(this, type, msg.length);

@@ -1,16 +1,19 @@
 /** What a bounded writer writes to (a gRPC server stream). */
 export interface MessageSink {
-  write(msg: Buffer, cb: () => void): unknown;
+  write(msg: Buffer): unknown;
 }
 
 /**
- * Writes to one stream, counting the bytes its client has not taken yet (a write's callback
- * runs once HTTP/2 flow control lets the bytes out). A write that would take the count over
- * `limit` is not made: `overflow` is told instead (and the stream is closed by it), so a
- * client that stops reading costs at most `limit` bytes of server memory.
+ * Writes one stream's responses, counting per type the bytes sent since the client last
+ * answered (ACK or NACK of the latest response of that type). gRPC's write callbacks do not
+ * wait for HTTP/2 flow control, so the transport cannot say what a client has not read; an
+ * xDS client that reads answers each response. A write that would take the unanswered
+ * total over `limit` is not made: `overflow` is told instead (and closes the stream), so a
+ * client that stops reading or answering costs at most `limit` bytes.
  */
 export class BoundedWriter {
-  queued = 0;
+  private readonly unanswered = new Map<string, number>();
+  private total = 0;
   overflowed = false;
 
   constructor(
@@ -19,17 +22,26 @@ export class BoundedWriter {
     private readonly overflow: (wouldQueue: number) => void,
   ) {}
 
-  write(msg: Buffer): boolean {
+  get queued(): number {
+    return this.total;
+  }
+
+  write(msg: Buffer, type: string): boolean {
     if (this.overflowed) return false;
-    if (this.queued > 0 && this.queued + msg.length > this.limit) {
+    if (this.total > 0 && this.total + msg.length > this.limit) {
       this.overflowed = true;
-      this.overflow(this.queued + msg.length);
+      this.overflow(this.total + msg.length);
       return false;
     }
-    this.queued += msg.length;
-    this.sink.write(msg, () => {
-      this.queued -= msg.length;
-    });
+    this.total += msg.length;
+    this.unanswered.set(type, (this.unanswered.get(type) ?? 0) + msg.length);
+    this.sink.write(msg);
     return true;
+  }
+
+  /** The client answered the latest response of this type: everything of it before was read. */
+  answered(type: string): void {
+    this.total -= this.unanswered.get(type) ?? 0;
+    this.unanswered.delete(type);
   }
 }

@@ -17,7 +17,7 @@ export const XDS_LIMITS = {
   maxNameBytes: 1_024,
   maxNamesPerRequest: 100_000,
   maxErrorDetailChars: 4_096,
-  /** Responses written to a stream and not yet taken by its client. */
+  /** Responses written to a stream and not yet answered (ACK/NACK) by its client. */
   maxQueuedBytesPerStream: 16 * 1024 * 1024,
 } as const;
 
