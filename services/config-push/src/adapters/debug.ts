@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { fromAny, type SnapshotCache, TYPE, type TypeUrl, typeDescriptor } from "@isthmus/xds";
 import { syncState } from "../domain/sync-state.js";
 import type { AdsServer } from "./ads-server.js";
-import type { DeltaStream } from "./delta-ads.js";
 
 type Conn = {
   id: string;
@@ -13,7 +12,7 @@ type Conn = {
 };
 
 function connections(ads: AdsServer): Array<Conn & { info: { flavour: string; network: string; namespace?: string } }> {
-  return [...ads.proxies.values(), ...(ads.delta as Set<DeltaStream>)];
+  return [...ads.streams()];
 }
 
 /** Nested google.protobuf.Any values decoded too, with Envoy's "@type" key, as Envoy's admin config_dump shows them. */

@@ -81,6 +81,8 @@ export function translate(
   view: View = { flavour: "grpc", network: "", inbound: [] },
   problems: ConfigProblem[] = [],
   o: TranslateOptions = DEFAULT_TRANSLATE,
+  /** What each host contributed, kept by the caller across calls (Views owns one); none kept when not given. */
+  hostMemo: HostMemo = new WeakMap(),
 ): Map<TypeUrl, Map<string, ResourceInput>> {
   const listeners = new Map<string, ResourceInput>();
   const routes = new Map<string, ResourceInput>();
@@ -177,7 +179,8 @@ interface HostOut {
   problems: ConfigProblem[];
 }
 
-const hostMemo = new WeakMap<HostPort, Map<string, { stamp: number; o: TranslateOptions; out: HostOut }>>();
+/** Per host and view, what the host contributed, valid while the model's stamp and the options are the same. */
+export type HostMemo = WeakMap<HostPort, Map<string, { stamp: number; o: TranslateOptions; out: HostOut }>>;
 
 function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: string) => MtlsMode, o: TranslateOptions): HostOut {
   const out: HostOut = { listeners: [], routes: [], clusters: [], endpoints: [], servers: [], problems: [] };
