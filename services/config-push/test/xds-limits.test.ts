@@ -2,9 +2,10 @@ import * as grpc from "@grpc/grpc-js";
 import { eventSubject, proxyStatusV1 } from "@isthmus/events";
 import { HealthServer } from "@isthmus/telemetry";
 import { waitFor } from "@isthmus/testing";
-import { adsClient, TYPE } from "@isthmus/xds";
+import { TYPE } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GreeterClient, helloworldServer, sayHello } from "./helloworld.js";
+import { type RawStream, type RawResponse as Response, rawAds } from "./raw-ads.js";
 import { type Testbed, testbed } from "./testbed.js";
 
 // Issue 19's xDS findings, each driven by a raw ADS client the way a careless or hostile one
@@ -16,50 +17,11 @@ const QUEUE_LIMIT = 128 * 1024;
 let tb: Testbed;
 let debug: HealthServer;
 const servers: Array<{ stop(): void }> = [];
-let good: GreeterClient;
+let good: InstanceType<typeof GreeterClient>;
 let ports: number[] = [];
 let v1Port = 0;
 
-interface Response {
-  version_info: string;
-  nonce: string;
-  type_url: string;
-  resources: unknown[];
-}
-
-/** A raw ADS stream (SotW or delta) recording what it is sent and how it ends. */
-function raw(mode: "sotw" | "delta" = "sotw", o: { read?: boolean } = {}) {
-  const client = adsClient(`127.0.0.1:${tb.cp.port}`);
-  const call = mode === "delta" ? client.DeltaAggregatedResources() : client.StreamAggregatedResources();
-  const responses: Response[] = [];
-  let ended: { code: number; details: string } | undefined;
-  const end = new Promise<{ code: number; details: string }>((resolve) => {
-    call.on("error", (e: grpc.ServiceError) => {
-      ended = { code: e.code, details: e.details };
-      resolve(ended);
-    });
-    call.on("status", (s: grpc.StatusObject) => {
-      ended ??= { code: s.code, details: s.details };
-      resolve(ended);
-    });
-  });
-  const read = () => call.on("data", (r: Response) => responses.push(r));
-  if (o.read !== false) read();
-  return {
-    call,
-    responses,
-    end,
-    get ended() {
-      return ended;
-    },
-    read,
-    close() {
-      call.cancel();
-      client.close();
-    },
-  };
-}
-
+const raw = (mode: "sotw" | "delta" = "sotw", o: { read?: boolean } = {}) => rawAds(`127.0.0.1:${tb.cp.port}`, mode, o);
 const proxy = (id: string) => [...tb.cp.ads.proxies.values()].find((p) => p.id === id);
 
 /** Move the service to a new endpoint set (an EDS change for everyone subscribed). */
@@ -148,7 +110,7 @@ describe("xDS limits (issue 19)", () => {
     expect(silent.map((s) => s.responses.length)).toEqual([2, 2, 2]);
 
     // One answers: it gets the latest state at once, and is pushed again from then on.
-    const a = silent[0] as ReturnType<typeof raw>;
+    const a = silent[0] as RawStream;
     const last = a.responses[1] as Response;
     a.call.write({ type_url: TYPE.endpoint, version_info: last.version_info, response_nonce: last.nonce, resource_names: [CLUSTER] });
     await waitFor(() => a.responses.length === 3, 10_000, "the answering proxy is pushed what it missed");

@@ -151,6 +151,11 @@ export class AdsServer {
     yield* this.delta;
   }
 
+  /** Distinct subscriptions held by the connected streams (interned, shared). */
+  get subscriptionCount(): number {
+    return this.ctx.subscriptions.size;
+  }
+
   /** The streams connected with this node id (usually one; a restarted proxy may briefly have two). */
   connectionsOf(id: string): ReadonlySet<Connection> {
     return this.byId.get(id) ?? new Set();
