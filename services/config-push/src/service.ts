@@ -130,8 +130,11 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     timer = undefined;
     firstChangeAt = 0;
     ads.rounds.begin();
-    for (const p of views.rebuild()) log.warn(p, "mesh configuration skipped");
-    ads.rounds.end();
+    try {
+      for (const p of views.rebuild()) log.warn(p, "mesh configuration skipped");
+    } finally {
+      ads.rounds.end();
+    }
   };
   let following = false;
   const feed = new Feed(bus, model, {
