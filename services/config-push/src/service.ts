@@ -8,9 +8,10 @@ import { ConfigWatcher } from "./adapters/config-watcher.js";
 import { debugRoutes } from "./adapters/debug.js";
 import { Feed } from "./adapters/feed.js";
 import { StatusPublisher } from "./adapters/status-publisher.js";
+import { TranslationStatus } from "./adapters/translation-status.js";
 import type { XdsLimits } from "./adapters/xds-limits.js";
 import { xdsMetrics } from "./adapters/xds-metrics.js";
-import { MeshModel } from "./domain/mesh-model.js";
+import { knownServices, MeshModel } from "./domain/mesh-model.js";
 import { DEFAULT_TRANSLATE } from "./domain/translate.js";
 import { Views } from "./views.js";
 
@@ -126,12 +127,15 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   // round (a span from its causes to the last ACK).
   let timer: NodeJS.Timeout | undefined;
   let firstChangeAt = 0;
+  const translation = new TranslationStatus(c.mesh, new Publisher(bus.js), instance, log);
   const rebuild = () => {
     timer = undefined;
     firstChangeAt = 0;
     ads.rounds.begin();
     try {
-      for (const p of views.rebuild()) log.warn(p, "mesh configuration skipped");
+      const problems = views.rebuild();
+      for (const p of problems) log.warn(p, "mesh configuration skipped");
+      translation.report(problems);
     } finally {
       ads.rounds.end();
     }
@@ -161,7 +165,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
 
   let watcher: ConfigWatcher | undefined;
   if (c.configCluster) {
-    watcher = new ConfigWatcher({ mesh: c.mesh, access: c.configCluster, bus, publisher: new Publisher(bus.js), log });
+    watcher = new ConfigWatcher({ mesh: c.mesh, access: c.configCluster, bus, log, services: () => knownServices(model) });
     await watcher.start();
   }
 

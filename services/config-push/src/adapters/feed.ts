@@ -1,6 +1,8 @@
 import { type Bus, type BusLogger, hubStreamName, type StateItem, StateReader } from "@isthmus/bus";
+import { type ConfigObject, formatMessage, readmit } from "@isthmus/config";
 import { type DataOf, domainFilter, networkGatewayV1, parseSubject, serviceStateV1, streamName, type trustBundleUpdatedV1 } from "@isthmus/events";
 import type { MeshModel, ServiceState } from "../domain/mesh-model.js";
+import { CONFIG_PUSH_SUPPORT } from "../domain/support.js";
 import type { PushTrigger } from "./xds-metrics.js";
 
 export interface FeedOptions {
@@ -53,7 +55,7 @@ export class Feed {
     const caughtUp = () => {
       if (--pending === 0) resolveReady();
     };
-    const follow = (stream: string, filter: string, what: string, on: (item: Extract<StateItem, { kind: "state" | "deleted" }>) => void) => {
+    const follow = (stream: string, filter: string, what: string, on: (item: Extract<StateItem, { kind: "state" | "deleted" }>) => void | Promise<void>) => {
       const reader = new StateReader(bus.js, { stream, filter });
       this.readers.push(reader);
       this.readings.push(
@@ -61,7 +63,7 @@ export class Feed {
           for await (const item of reader) {
             if (item.kind === "caught-up") caughtUp();
             else if (item.kind === "invalid") o.log.warn({ subject: item.subject, reason: item.reason }, `invalid ${what} event ignored`);
-            else on(item);
+            else await on(item);
           }
         })().catch((err) => o.log.error({ err: String(err), stream }, `${what} reader stopped`)),
       );
@@ -96,9 +98,15 @@ export class Feed {
         o.changed(network !== undefined ? "networks" : "endpoint", item.event.traceparent);
       });
 
-    follow(remote ? hubStreamName(mesh, "config") : streamName(mesh, "config"), domainFilter(mesh, "config"), "config", (item) => {
+    follow(remote ? hubStreamName(mesh, "config") : streamName(mesh, "config"), domainFilter(mesh, "config"), "config", async (item) => {
       if (item.kind === "state") {
-        const d = item.event.data as { kind: string; namespace: string; name: string; spec: Record<string, unknown> };
+        const d = item.event.data as ConfigObject;
+        // Only what admission accepts is translated, whoever published it; the last good version stays.
+        const errors = (await readmit(d, CONFIG_PUSH_SUPPORT)).messages.filter((m) => m.level === "Error");
+        if (errors.length) {
+          o.log.warn({ subject: item.subject, errors: errors.map(formatMessage) }, "config object refused by admission; its last good version stays");
+          return;
+        }
         model.upsertConfig(item.subject, { kind: d.kind, namespace: d.namespace, name: d.name, spec: d.spec });
       } else model.removeConfig(item.subject);
       o.changed("config", item.event.traceparent);
