@@ -56,11 +56,12 @@ export type PushTrigger = "endpoint" | "config" | "secret" | "networks";
 const typeLabel = (typeUrl: string) => typeDescriptor(typeUrl)?.metric ?? typeUrl;
 
 export const xdsMetrics = {
-  sent(typeUrl: string, bytes: number, queuedAt: number | undefined, now = performance.now()): void {
+  sent(typeUrl: string, bytes: number, queuedAt: number | undefined): void {
     const type = typeLabel(typeUrl);
-    instruments().pushes.add(1, { type });
-    instruments().configSize.record(bytes, { type });
-    if (queuedAt !== undefined) instruments().pushTime.record((now - queuedAt) / 1000, { type });
+    const i = instruments();
+    i.pushes.add(1, { type });
+    i.configSize.record(bytes, { type });
+    if (queuedAt !== undefined) i.pushTime.record((performance.now() - queuedAt) / 1000, { type });
   },
   rejected(typeUrl: string): void {
     instruments().rejects.add(1, { type: typeLabel(typeUrl) });
