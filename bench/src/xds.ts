@@ -7,6 +7,7 @@ import { type RunningConfigPush, startConfigPush } from "@isthmus/config-push";
 import { meshFixture } from "@isthmus/testing";
 import { outboundCluster, TYPE } from "@isthmus/xds";
 import { type Figures, percentile, report, round } from "./report.js";
+import { ratiosToFloor, xdsFloor } from "./xds-floor.js";
 import { benchService } from "./xds-services.js";
 
 const S = Number(process.env.BENCH_XDS_SERVICES ?? 1000);
@@ -20,8 +21,18 @@ export async function benchXds(): Promise<void> {
   const figures: Figures = { services: S };
   const sizes = (process.env.BENCH_XDS_N ?? "1000,5000,10000").split(",").map(Number);
   const modes = (process.env.BENCH_XDS_MODES ?? "sotw,delta").split(",") as Array<"sotw" | "delta">;
+  // The node:http2 floor first, at each N: every figure is also given as its ratio to it.
+  if (process.env.BENCH_XDS_FLOOR !== "0") for (const n of sizes) await xdsFloor(n, figures);
   for (const mode of modes) for (const n of sizes) await run(n, mode, figures);
-  report("xds", figures, { p99_ack_ms_10000: "target < 1000 (sotw)", rss_kib_per_proxy_10000: "target < 100" });
+  for (const n of sizes) ratiosToFloor(figures, n);
+  report("xds", figures, {
+    p99_ack_ms_10000: "target <= 1500 (sotw)",
+    delta_p99_ack_ms_10000: "target <= 300",
+    initial_sync_ms_10000: "target <= 15000",
+    delta_initial_sync_ms_10000: "target <= 15000",
+    rss_kib_per_proxy_10000: "target <= 64",
+    delta_rss_kib_per_proxy_10000: "target <= 64",
+  });
 }
 
 async function run(n: number, mode: "sotw" | "delta", figures: Figures): Promise<void> {

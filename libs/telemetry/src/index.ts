@@ -1,3 +1,4 @@
 export * from "./health-server.js";
 export * from "./logger.js";
+export * from "./prometheus.js";
 export * from "./telemetry.js";

@@ -1,8 +1,9 @@
 import { type Meter, metrics } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { NodeSDK } from "@opentelemetry/sdk-node";
+import { NodeSDK, type NodeSDKConfiguration } from "@opentelemetry/sdk-node";
 import { HealthServer, type HealthServerOptions } from "./health-server.js";
 import { createLogger, type Logger } from "./logger.js";
+import { servePrometheus } from "./prometheus.js";
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -11,6 +12,8 @@ export interface TelemetryOptions {
   host?: string;
   tls?: HealthServerOptions["tls"];
   logLevel?: string;
+  /** Where spans go (an in-memory exporter in tests); given, it replaces the OTLP exporter the environment would configure. */
+  spanProcessors?: NodeSDKConfiguration["spanProcessors"];
 }
 
 export interface Telemetry {
@@ -32,14 +35,14 @@ const keepNothing = {
   shutdown: async () => {},
 };
 
-function startSdk(serviceName: string): PrometheusExporter {
+function startSdk(serviceName: string, extra: NodeSDKConfiguration["spanProcessors"] = []): PrometheusExporter {
   if (exporter) return exporter;
   exporter = new PrometheusExporter({ preventServerStart: true });
   const exportsTraces = Boolean(process.env.OTEL_TRACES_EXPORTER || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
   sdk = new NodeSDK({
     serviceName,
     metricReaders: [exporter],
-    ...(exportsTraces ? {} : { spanProcessors: [keepNothing] }),
+    ...(exportsTraces && !extra.length ? {} : { spanProcessors: [...(exportsTraces ? [] : [keepNothing]), ...extra] }),
     instrumentations: [],
   });
   sdk.start();
@@ -52,13 +55,13 @@ function startSdk(serviceName: string): PrometheusExporter {
  * trace ids, and the health server (listening when this resolves).
  */
 export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
-  const prom = startSdk(o.serviceName);
+  const prom = startSdk(o.serviceName, o.spanProcessors);
   const logger = createLogger(o.serviceName, o.logLevel);
   const envPort = process.env.HEALTH_PORT ? Number(process.env.HEALTH_PORT) : undefined;
   const hs: HealthServerOptions = {
     port: o.port ?? envPort ?? 0,
     host: o.host ?? process.env.HEALTH_HOST ?? "127.0.0.1",
-    metrics: (req, res) => prom.getMetricsRequestHandler(req, res),
+    metrics: (_req, res) => servePrometheus(prom, res),
   };
   // HEALTH_TLS_CERT + HEALTH_TLS_KEY: the health, readiness, metrics and debug endpoints over TLS.
   const envTls =

@@ -28,6 +28,12 @@ describe("telemetry", () => {
     const m = await get("/metrics");
     expect(m.status).toBe(200);
     expect(m.body).toMatch(/isthmus_test_things_total\{kind="x"[^}]*\} 3/);
+    // A counter declared without _total keeps its name (Istio's pilot_* counters), one with it is not doubled.
+    tel.meter.createCounter("isthmus_test_bare", { description: "bare" }).add(2);
+    const bare = (await get("/metrics")).body;
+    expect(bare).toMatch(/^# TYPE isthmus_test_bare counter$/m);
+    expect(bare).toMatch(/^isthmus_test_bare\{[^}]*\} 2$/m);
+    expect(bare).not.toMatch(/isthmus_test_bare_total|isthmus_test_things_total_total/);
     expect((await get("/nope")).status).toBe(404);
   });
 

@@ -1,7 +1,7 @@
 import { EncodeMemo, SnapshotCache, type TypeUrl } from "@isthmus/xds";
 import type { MeshModel } from "./domain/mesh-model.js";
 import type { ProxyInfo } from "./domain/proxy.js";
-import { type ConfigProblem, DEFAULT_TRANSLATE, type TranslateOptions, translate, type View, viewKey } from "./domain/translate.js";
+import { type ConfigProblem, DEFAULT_TRANSLATE, type HostMemo, type TranslateOptions, translate, type View, viewKey } from "./domain/translate.js";
 
 interface Entry {
   view: View;
@@ -19,6 +19,8 @@ const DEFAULT_VIEW: View = { flavour: "grpc", network: "", inbound: [] };
 export class Views {
   private readonly entries = new Map<string, Entry>();
   readonly memo = new EncodeMemo();
+  /** What each host translated to per view, so an endpoint change re-translates one host, not the mesh. */
+  private readonly hostMemo: HostMemo = new WeakMap();
   private built = false;
   /** Told after a rebuild which types of which cache changed. */
   onChange: (cache: SnapshotCache, types: TypeUrl[]) => void = () => {};
@@ -67,7 +69,7 @@ export class Views {
 
   private build(e: Entry, problems: ConfigProblem[]): TypeUrl[] {
     const changed: TypeUrl[] = [];
-    for (const [type, inputs] of translate(this.model, e.view, problems, this.o)) if (e.cache.setType(type, inputs)) changed.push(type);
+    for (const [type, inputs] of translate(this.model, e.view, problems, this.o, this.hostMemo)) if (e.cache.setType(type, inputs)) changed.push(type);
     return changed;
   }
 

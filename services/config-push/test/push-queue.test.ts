@@ -50,4 +50,26 @@ describe("push throttle", () => {
     expect(flushed).toEqual([0, 1]);
     q.stop();
   });
+
+  it("a proxy whose push timed out is stalled: not flushed again, and holding no slot, until it answers", async () => {
+    const q = new PushQueue(1, 50);
+    const { list, flushed } = proxies(2);
+    const [silent, other] = list as [Pushable, Pushable];
+    silent.pending.add("t" as never);
+    q.add(silent);
+    q.drain();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(q.stalledCount).toBe(1);
+    // More changes: the stalled proxy keeps its pending types but is not flushed; the other one is.
+    q.add(silent);
+    q.add(other);
+    q.drain();
+    expect(flushed).toEqual([0, 1]);
+    q.done(other);
+    // It answers: what it missed goes out.
+    q.done(silent);
+    expect(flushed).toEqual([0, 1, 0]);
+    expect(q.stalledCount).toBe(0);
+    q.stop();
+  });
 });

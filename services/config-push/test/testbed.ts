@@ -19,7 +19,7 @@ export interface Testbed {
   cp: RunningConfigPush;
   pub: Publisher;
   /** A service's state as discovery would publish it: endpoints on 127.0.0.1 at these ports. */
-  publishService(name: string, endpoints: TestEndpoint[], o?: { cluster?: string }): Promise<void>;
+  publishService(name: string, endpoints: TestEndpoint[], o?: { cluster?: string; traceparent?: string }): Promise<void>;
   publishConfig(
     kind: "VirtualService" | "DestinationRule" | "PeerAuthentication",
     name: string,
@@ -82,7 +82,7 @@ export async function testbed(
           })),
           stale: false,
         },
-        { source: "test/discovery" },
+        { source: "test/discovery", ...(so.traceparent ? { traceparent: so.traceparent } : {}) },
       );
       await pub.publish(e.subject, e.event);
     },

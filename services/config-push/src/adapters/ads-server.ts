@@ -2,44 +2,17 @@ import { X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { type BusLogger, silentLogger } from "@isthmus/bus";
 import { parseSpiffeId } from "@isthmus/pki";
-import {
-  type CachedResource,
-  encodeSotwBody,
-  fastAdsServiceDefinition,
-  type SnapshotCache,
-  type SotwRequest,
-  TYPE,
-  type TypeUrl,
-  withNonce,
-} from "@isthmus/xds";
-import { authorizeSecret, checkProxyIdentity, type ProxyInfo, parseNode, type XdsNode } from "../domain/proxy.js";
+import { fastAdsServiceDefinition, type SnapshotCache, type SotwRequest, type TypeUrl } from "@isthmus/xds";
+import { checkProxyIdentity, type ProxyInfo, parseNode, type XdsNode } from "../domain/proxy.js";
 import { type DeltaRequest, DeltaStream } from "./delta-ads.js";
+import type { ProxyStream, StreamContext, StreamIdentity } from "./proxy-stream.js";
 import { PushQueue } from "./push-queue.js";
-
-type DiscoveryRequest = SotwRequest;
-
-/** Per proxy and type: what it asked for, what it was sent, what it acked or nacked. */
-export interface TypeState {
-  names: Set<string> | "*";
-  /** The interned subscription the names come from (compared as raw bytes on each request). */
-  sub?: Subscription;
-  sent?: string;
-  nonce?: string;
-  acked?: string;
-  nacked?: string;
-  error?: string;
-}
-
-export interface ProxyConnection {
-  id: string;
-  info: ProxyInfo;
-  connectedAt: Date;
-  types: Map<string, TypeState>;
-  cache: SnapshotCache;
-  /** Types changed in the cache and not yet pushed (waiting for a push slot). */
-  pending: Set<TypeUrl>;
-  flush(): boolean;
-}
+import { PushRounds } from "./push-rounds.js";
+import { BoundedWriter } from "./send-queue.js";
+import { SotwStream } from "./sotw-stream.js";
+import { SubscriptionSets } from "./subscriptions.js";
+import { nodeIdProblem, RefusedRequest, XDS_LIMITS, type XdsLimits } from "./xds-limits.js";
+import { xdsMetrics } from "./xds-metrics.js";
 
 /** How proxies are given their view of the mesh. */
 export interface ViewSource {
@@ -47,61 +20,48 @@ export interface ViewSource {
   release(cache: SnapshotCache): void;
 }
 
+/**
+ * What the server tells its user, as go-control-plane's Callbacks: every hook is optional
+ * and runs on the event loop, so it must be quick.
+ */
+export interface AdsCallbacks {
+  /** A stream was admitted (its first request named an acceptable node). */
+  onStreamOpen?(s: ProxyStream): void;
+  /** A stream was refused at admission, with the reason its client was given. */
+  onStreamRefused?(node: string, peer: string, reason: string): void;
+  /** An admitted stream ended, failed or was cancelled. */
+  onStreamClosed?(s: ProxyStream): void;
+  /** A response of this type and size was written. */
+  onStreamResponse?(s: ProxyStream, type: string, bytes: number): void;
+  /** The proxy answered the latest response of a type: ACK, or NACK when `nack`. */
+  onAnswer?(s: ProxyStream, type: string, nack: boolean): void;
+}
+
 export interface AdsServerOptions {
   mesh: string;
   trustDomain: string;
   /** At most this many proxies with a push sent and not yet ACKed (Istio's PILOT_PUSH_THROTTLE). */
   maxConcurrentPushes?: number;
+  /** How long a pushed proxy holds its slot without answering (then it is stalled until it does). */
+  ackTimeoutMs?: number;
+  /** Caps on what a client may send and have queued (XDS_LIMITS by default). */
+  limits?: Partial<XdsLimits>;
   log?: BusLogger;
 }
 
-const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
-const KNOWN = new Set<string>(Object.values(TYPE));
 type Stream<T> = grpc.ServerDuplexStream<T, unknown>;
+/** A connected proxy's stream, either protocol. */
+export type Connection = SotwStream | DeltaStream;
 
-export interface Subscription {
-  id: number;
-  names: Set<string>;
-  /** The names as they came on the wire (state of the world), to recognise the same list without decoding it. */
-  raw?: Buffer;
+/** The ISTIO_VERSION an istio-agent puts in the node metadata. */
+function proxyVersion(node: XdsNode | undefined): string {
+  const f = node?.metadata?.fields?.ISTIO_VERSION;
+  return f?.string_value || f?.stringValue || "unknown";
 }
 
-/**
- * Subscriptions are mostly identical across proxies (every sidecar of a namespace asks for
- * the same clusters): one shared, frozen set per distinct list instead of a copy per proxy.
- * Unused entries are dropped when their last proxy goes.
- */
-export class SubscriptionSets {
-  private readonly byKey = new Map<string, Subscription & { users: number; key: string }>();
-  private next = 0;
-
-  private get(key: string, make: () => Subscription): Subscription {
-    let s = this.byKey.get(key);
-    if (!s) {
-      s = { ...make(), users: 0, key };
-      this.byKey.set(key, s);
-    }
-    s.users++;
-    return s;
-  }
-
-  /** Keyed in the order given: proxies of one kind list their names in the same order. */
-  intern(names: string[]): Subscription {
-    return this.get(`n${names.join("\n")}`, () => ({ id: ++this.next, names: new Set(names) }));
-  }
-
-  internRaw(raw: Buffer, decode: () => string[]): Subscription {
-    return this.get(`r${raw.toString("latin1")}`, () => ({ id: ++this.next, names: new Set(decode()), raw: Buffer.from(raw) }));
-  }
-
-  release(s: Subscription | undefined): void {
-    const e = s as (Subscription & { users: number; key: string }) | undefined;
-    if (e && --e.users <= 0 && this.byKey.get(e.key) === e) this.byKey.delete(e.key);
-  }
-
-  get size(): number {
-    return this.byKey.size;
-  }
+/** End a stream with a status, the way grpc-js turns a stream error into trailers. */
+function refuse(stream: Stream<unknown>, code: grpc.status, details: string): void {
+  stream.emit("error", { code, details });
 }
 
 /** Call `gone` once the proxy's stream ends, fails or is cancelled; a half-close is answered with ours. */
@@ -124,63 +84,143 @@ function peerIdentity(stream: Stream<unknown>): ReturnType<typeof parseSpiffeId>
 }
 
 /**
- * ADS, state of the world and delta. A response carries every subscribed resource of a type
- * at the view's version, with a nonce; a request echoing that nonce is an ACK, or a NACK
- * when it has error_detail — a NACKed proxy is not sent that version again and stays on its
- * last good one. Cache changes go only to the proxies of that view whose types changed, at
- * most `maxConcurrentPushes` at a time.
+ * ADS over gRPC, state of the world and delta: the gRPC lifecycle, admission (identity and
+ * limits), the registry of connected streams, and fan-out — a view's cache change goes to
+ * the streams of that view whose types changed, at most `maxConcurrentPushes` unanswered at
+ * a time. What a stream does with its requests is SotwStream's or DeltaStream's.
  */
 export class AdsServer {
-  readonly proxies = new Map<Stream<DiscoveryRequest>, ProxyConnection>();
+  readonly proxies = new Map<Stream<SotwRequest>, SotwStream>();
   readonly delta = new Set<DeltaStream>();
-  private readonly byCache = new Map<SnapshotCache, Set<ProxyConnection | DeltaStream>>();
+  private readonly byCache = new Map<SnapshotCache, Set<Connection>>();
+  private readonly byId = new Map<string, Set<Connection>>();
+  private connSeq = 0;
+  readonly limits: XdsLimits;
+  /** Each push followed from its cause to the last ACK (span, convergence time). */
+  readonly rounds = new PushRounds();
+  private unobserve: (() => void) | undefined;
   private server: grpc.Server | undefined;
   private nonce = 0;
   responses = 0;
   bytesSent = 0;
   refusedStreams = 0;
-  private readonly subscriptions = new SubscriptionSets();
   readonly queue: PushQueue;
   private readonly log: BusLogger;
-  /** Told whenever a proxy connects, is sent something, ACKs, NACKs or goes away. */
-  onStatus: (p: ProxyConnection | DeltaStream, connected: boolean) => void = () => {};
+  private readonly ctx: StreamContext;
+  /** The user's hooks (status publishing, tools). */
+  callbacks: AdsCallbacks = {};
+  /** Told whenever a proxy connects, is sent something, ACKs, NACKs or goes away (what proxy status shows). */
+  onStatus: (p: Connection, connected: boolean) => void = () => {};
 
   constructor(
     private readonly views: ViewSource,
     private readonly o: AdsServerOptions,
   ) {
     this.log = o.log ?? silentLogger;
-    this.queue = new PushQueue(o.maxConcurrentPushes ?? 1_000);
+    this.limits = { ...XDS_LIMITS, ...o.limits };
+    this.queue = new PushQueue(o.maxConcurrentPushes ?? 1_000, o.ackTimeoutMs ?? 5_000, (c, wrote) => this.rounds.flushed(c, wrote));
+    this.ctx = {
+      nextNonce: () => String(++this.nonce),
+      limits: this.limits,
+      log: this.log,
+      subscriptions: new SubscriptionSets(),
+      body: (cache, key, make) => this.body(cache, key, make),
+      callbacks: {
+        sent: (s, type, bytes) => {
+          this.responses++;
+          this.bytesSent += bytes;
+          xdsMetrics.sent(type, bytes, this.rounds.queuedAt(s));
+          this.callbacks.onStreamResponse?.(s, type, bytes);
+          this.onStatus(s as Connection, true);
+        },
+        answered: (s, type, nack) => {
+          if (nack) xdsMetrics.rejected(type);
+          s.writer.answered(type);
+          this.queue.done(s);
+          this.rounds.answered(s);
+          this.callbacks.onAnswer?.(s, type, nack);
+          this.onStatus(s as Connection, true);
+        },
+      },
+    };
+  }
+
+  /** Every connected stream, both protocols. */
+  *streams(): Iterable<Connection> {
+    yield* this.proxies.values();
+    yield* this.delta;
+  }
+
+  /** Distinct subscriptions held by the connected streams (interned, shared). */
+  get subscriptionCount(): number {
+    return this.ctx.subscriptions.size;
+  }
+
+  /** The streams connected with this node id (usually one; a restarted proxy may briefly have two). */
+  connectionsOf(id: string): ReadonlySet<Connection> {
+    return this.byId.get(id) ?? new Set();
   }
 
   /** Identify a stream's proxy on its first request; undefined (and the stream ended with the reason) if it may not connect. */
-  private admit(stream: Stream<unknown>, node: XdsNode | undefined): { info: ProxyInfo; cache: SnapshotCache } | undefined {
+  private admit(stream: Stream<unknown>, node: XdsNode | undefined): { who: StreamIdentity; cache: SnapshotCache; writer: BoundedWriter } | undefined {
     const info = parseNode(node);
-    const reason = checkProxyIdentity(info, peerIdentity(stream), { mesh: this.o.mesh, trustDomain: this.o.trustDomain });
+    const invalid = nodeIdProblem(info.id, this.limits);
+    const reason = invalid ?? checkProxyIdentity(info, peerIdentity(stream), { mesh: this.o.mesh, trustDomain: this.o.trustDomain });
     if (reason) {
       this.refusedStreams++;
-      this.log.warn({ proxy: info.id, peer: stream.getPeer(), reason }, "xDS stream refused");
-      stream.emit("error", { code: grpc.status.PERMISSION_DENIED, details: reason });
+      this.log.warn({ proxy: info.id.slice(0, 200), peer: stream.getPeer(), reason }, "xDS stream refused");
+      this.callbacks.onStreamRefused?.(info.id, stream.getPeer(), reason);
+      refuse(stream, invalid ? grpc.status.INVALID_ARGUMENT : grpc.status.PERMISSION_DENIED, reason);
       return undefined;
     }
-    return { info, cache: this.views.acquire(info) };
+    return {
+      who: { info, connId: `${info.id}-${++this.connSeq}`, version: proxyVersion(node) },
+      cache: this.views.acquire(info),
+      writer: this.writer(stream, info.id),
+    };
   }
 
-  private track(cache: SnapshotCache, c: ProxyConnection | DeltaStream): void {
-    let set = this.byCache.get(cache);
+  /** Where a connection's responses go: bounded, the stream closed when its client stops reading or answering. */
+  private writer(stream: Stream<unknown>, id: string): BoundedWriter {
+    return new BoundedWriter(stream, this.limits.maxQueuedBytesPerStream, (bytes) => {
+      this.log.warn({ proxy: id, bytes }, "xDS stream closed: its client does not read or answer");
+      refuse(
+        stream,
+        grpc.status.RESOURCE_EXHAUSTED,
+        `${bytes} bytes of responses would be unanswered on this stream; at most ${this.limits.maxQueuedBytesPerStream} are sent to a client that does not read or answer`,
+      );
+    });
+  }
+
+  private opened(c: Connection): void {
+    let set = this.byCache.get(c.cache);
     if (!set) {
       set = new Set();
-      this.byCache.set(cache, set);
+      this.byCache.set(c.cache, set);
     }
     set.add(c);
+    let same = this.byId.get(c.id);
+    if (!same) {
+      same = new Set();
+      this.byId.set(c.id, same);
+    }
+    same.add(c);
+    this.callbacks.onStreamOpen?.(c);
   }
 
-  private untrack(cache: SnapshotCache, c: ProxyConnection | DeltaStream): void {
-    const set = this.byCache.get(cache);
+  private closed(c: Connection): void {
+    const set = this.byCache.get(c.cache);
     set?.delete(c);
-    if (set && !set.size) this.byCache.delete(cache);
+    if (set && !set.size) this.byCache.delete(c.cache);
+    const same = this.byId.get(c.id);
+    same?.delete(c);
+    if (same && !same.size) this.byId.delete(c.id);
+    c.release();
     this.queue.forget(c);
-    this.views.release(cache);
+    this.rounds.leave(c);
+    this.views.release(c.cache);
+    this.callbacks.onStreamClosed?.(c);
+    this.onStatus(c, false);
   }
 
   /**
@@ -203,204 +243,71 @@ export class AdsServer {
     return b as T;
   }
 
-  private send(stream: Stream<DiscoveryRequest>, p: ProxyConnection, type: TypeUrl, st: TypeState, full = true): boolean {
-    const cache = p.cache;
-    const version = cache.version(type);
-    const names = st.names;
-    // Only Listener and Cluster responses must carry the whole state; for routes, endpoints
-    // and secrets the resources changed since the proxy's version are enough (what most
-    // pushes are: one EDS change). Walk the (small) change set, not the (large) subscription.
-    const base = !full && !WILDCARD_TYPES.has(type) && st.sent ? st.sent : "";
-    const body = this.body(cache, `${type}\n${version}\n${base}\n${names === "*" ? "*" : (st.sub?.id ?? "")}`, () => {
-      let resources: CachedResource[] | undefined;
-      const changed = base ? cache.changedSince(type, base) : undefined;
-      if (changed) {
-        resources = [];
-        for (const n of changed) {
-          if (names !== "*" && !names.has(n)) continue;
-          const r = cache.getOne(type, n);
-          if (r) resources.push(r);
-        }
-        if (!resources.length) return null;
-      }
-      resources ??= cache.get(type, names === "*" ? undefined : names);
-      return encodeSotwBody(
-        version,
-        resources.map((r) => r.any),
-        type,
-      );
-    });
-    if (body === null) {
-      // Nothing this proxy subscribes to changed: it already holds the current state.
-      st.sent = version;
-      st.acked = version;
-      return false;
-    }
-    st.sent = version;
-    st.nonce = String(++this.nonce);
-    this.responses++;
-    const msg = withNonce(body, st.nonce);
-    this.bytesSent += msg.length;
-    stream.write(msg);
-    this.onStatus(p, true);
-    return true;
-  }
-
-  private onRequest(stream: Stream<DiscoveryRequest>, req: DiscoveryRequest): void {
-    let p = this.proxies.get(stream);
-    if (!p) {
-      const admitted = this.admit(stream, req.node);
-      if (!admitted) return;
-      const { info, cache } = admitted;
-      const conn: ProxyConnection = {
-        id: info.id,
-        info,
-        connectedAt: new Date(),
-        types: new Map(),
-        cache,
-        pending: new Set(),
-        flush: () => {
-          let wrote = false;
-          for (const type of conn.pending) {
-            const st = conn.types.get(type);
-            if (st && st.sent !== cache.version(type) && st.nacked !== cache.version(type)) wrote = this.send(stream, conn, type, st, false) || wrote;
-          }
-          conn.pending.clear();
-          return wrote;
-        },
-      };
-      p = conn;
-      this.proxies.set(stream, p);
-      this.track(cache, p);
-    }
-    const type = req.type_url;
-    if (!KNOWN.has(type)) {
-      this.log.warn({ proxy: p.id, type }, "request for an unknown resource type ignored");
-      return;
-    }
-    let st = p.types.get(type);
-    if (!st) {
-      st = { names: "*" };
-      p.types.set(type, st);
-    }
-    if (req.response_nonce) {
-      if (req.response_nonce !== st.nonce) return; // stale: a newer response is on its way
-      if (req.error_detail) {
-        st.nacked = st.sent;
-        st.error = req.error_detail.message;
-        this.log.warn({ proxy: p.id, type, version: st.sent, error: st.error }, "NACK: proxy keeps its last good config");
-      } else {
-        st.acked = req.version_info;
-        st.nacked = undefined;
-        st.error = undefined;
-      }
-      this.queue.done(p);
-      this.onStatus(p, true);
-    }
-    const raw = req.resource_names.raw;
-    let sub: Subscription | undefined;
-    if (raw.length === 0 && WILDCARD_TYPES.has(type)) sub = undefined;
-    else if (type === TYPE.secret) sub = this.subscriptions.intern(this.authorizedSecrets(p, req.resource_names.decode(), st));
-    else if (st.sub?.raw?.equals(raw)) sub = st.sub;
-    else sub = this.subscriptions.internRaw(raw, req.resource_names.decode);
-    if (sub !== st.sub) {
-      this.subscriptions.release(st.sub);
-      st.sub = sub;
-    } else if (type === TYPE.secret) this.subscriptions.release(sub); // interned again: one use too many
-    const names = sub ? sub.names : "*";
-    const changed = st.names !== names;
-    st.names = names;
-    const version = p.cache.version(type as TypeUrl);
-    // A new subscription gets the full state; a proxy that is merely behind (its ACK of an
-    // older version arrived after a push) gets what changed since then.
-    if (changed || (st.sent !== version && st.nacked !== version)) this.send(stream, p, type as TypeUrl, st, changed);
-  }
-
-  /** SDS names this proxy may have; the others are refused, logged and reported in its status. */
-  private authorizedSecrets(p: { id: string; info: ProxyInfo }, names: string[], st: { error?: string }): string[] {
-    const ok: string[] = [];
-    const refused: string[] = [];
-    for (const n of names) {
-      const reason = authorizeSecret(n, p.info.namespace);
-      if (reason) refused.push(reason);
-      else ok.push(n);
-    }
-    if (refused.length) {
-      st.error = refused.join("; ");
-      this.log.warn({ proxy: p.id, refused }, "secret request refused");
-    }
-    return ok;
-  }
-
   /** A view's cache changed: queue its proxies (those subscribed to a changed type) for a push. */
   push(cache: SnapshotCache, types: TypeUrl[]): void {
     this.bodies.delete(cache); // a new version: what was encoded for the old one is not sent again
     for (const c of this.byCache.get(cache) ?? []) {
       for (const t of types) if (c.types.has(t)) c.pending.add(t);
-      if (c.pending.size) this.queue.add(c);
+      if (c.pending.size) {
+        this.queue.add(c);
+        this.rounds.assign(c);
+      }
     }
     this.queue.drain();
   }
 
+  /** The handler of one ADS method: admit on the first request, then hand every request to the stream. */
+  private serve<Req extends { node?: unknown }, S extends Connection>(
+    make: (a: NonNullable<ReturnType<AdsServer["admit"]>>) => S,
+    registry: { add(stream: Stream<Req>, s: S): void; remove(stream: Stream<Req>, s: S): boolean },
+    handle: (s: S, req: Req) => void,
+  ): (stream: Stream<Req>) => void {
+    return (stream) => {
+      let s: S | undefined;
+      stream.on("data", (req: Req) => {
+        try {
+          if (!s) {
+            const admitted = this.admit(stream, req.node as XdsNode | undefined);
+            if (!admitted) return;
+            s = make(admitted);
+            registry.add(stream, s);
+            this.opened(s);
+          }
+          handle(s, req);
+        } catch (err) {
+          if (err instanceof RefusedRequest) {
+            this.log.warn({ peer: stream.getPeer(), reason: err.message }, "xDS request refused");
+            refuse(stream, grpc.status.INVALID_ARGUMENT, err.message);
+          } else this.log.warn({ err: String(err) }, "bad discovery request");
+        }
+      });
+      onStreamGone(stream, () => {
+        if (s && registry.remove(stream, s)) this.closed(s);
+      });
+    };
+  }
+
   async listen(host: string, port: number, creds = grpc.ServerCredentials.createInsecure()): Promise<number> {
-    const server = new grpc.Server({ "grpc.max_receive_message_length": 4 * 1024 * 1024 });
+    const server = new grpc.Server({ "grpc.max_receive_message_length": this.limits.maxRequestBytes });
+    this.unobserve ??= xdsMetrics.observeConnected(() => {
+      const n = new Map<string, number>();
+      for (const s of this.streams()) {
+        const key = `${s.version}\n${s.protocol}`;
+        n.set(key, (n.get(key) ?? 0) + 1);
+      }
+      return n;
+    });
     server.addService(fastAdsServiceDefinition(), {
-      StreamAggregatedResources: (stream: Stream<DiscoveryRequest>) => {
-        stream.on("data", (req: DiscoveryRequest) => {
-          try {
-            this.onRequest(stream, req);
-          } catch (err) {
-            this.log.warn({ err: String(err) }, "bad discovery request");
-          }
-        });
-        const gone = () => {
-          const p = this.proxies.get(stream);
-          if (p && this.proxies.delete(stream)) {
-            for (const st of p.types.values()) this.subscriptions.release(st.sub);
-            this.untrack(p.cache, p);
-            this.onStatus(p, false);
-          }
-        };
-        onStreamGone(stream, gone);
-      },
-      DeltaAggregatedResources: (stream: Stream<DeltaRequest>) => {
-        let d: DeltaStream | undefined;
-        stream.on("data", (req: DeltaRequest) => {
-          try {
-            if (!d) {
-              const admitted = this.admit(stream, req.node);
-              if (!admitted) return;
-              d = new DeltaStream(stream, admitted.info, admitted.cache, () => String(++this.nonce), {
-                log: this.log,
-                countBytes: (n) => {
-                  this.bytesSent += n;
-                },
-                authorizeSecrets: (names, st) => this.authorizedSecrets(d as DeltaStream, names, st),
-                acked: (s) => {
-                  this.queue.done(s);
-                  this.onStatus(s, true);
-                },
-                sent: (s) => this.onStatus(s, true),
-                subscriptions: this.subscriptions,
-                body: (key, make) => this.body(admitted.cache, key, make),
-              });
-              this.delta.add(d);
-              this.track(admitted.cache, d);
-            }
-            d.onRequest(req);
-          } catch (err) {
-            this.log.warn({ err: String(err) }, "bad delta discovery request");
-          }
-        });
-        const gone = () => {
-          if (d && this.delta.delete(d)) {
-            d.release();
-            this.untrack(d.cache, d);
-            this.onStatus(d, false);
-          }
-        };
-        onStreamGone(stream, gone);
-      },
+      StreamAggregatedResources: this.serve<SotwRequest, SotwStream>(
+        (a) => new SotwStream(a.writer, a.who, a.cache, this.ctx),
+        { add: (stream, s) => this.proxies.set(stream, s), remove: (stream) => this.proxies.delete(stream) },
+        (s, req) => s.onRequest(req),
+      ),
+      DeltaAggregatedResources: this.serve<DeltaRequest, DeltaStream>(
+        (a) => new DeltaStream(a.writer, a.who, a.cache, this.ctx),
+        { add: (_stream, s) => this.delta.add(s), remove: (_stream, s) => this.delta.delete(s) },
+        (s, req) => s.onRequest(req),
+      ),
     });
     this.server = server;
     return this.bind(host, port, creds);
@@ -415,6 +322,9 @@ export class AdsServer {
 
   async stop(): Promise<void> {
     this.queue.stop();
+    this.rounds.stop();
+    this.unobserve?.();
+    this.unobserve = undefined;
     const s = this.server;
     if (!s) return;
     await new Promise<void>((resolve) => {

@@ -1,15 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { fromAny, type SnapshotCache, TYPE, type TypeUrl } from "@isthmus/xds";
+import { fromAny, type SnapshotCache, TYPE, type TypeUrl, typeDescriptor } from "@isthmus/xds";
 import { syncState } from "../domain/sync-state.js";
 import type { AdsServer } from "./ads-server.js";
-import type { DeltaStream } from "./delta-ads.js";
 
-type Conn = { id: string; connectedAt: Date; cache: SnapshotCache; types: Map<string, { sent?: string; acked?: string; nacked?: string; error?: string }> };
-
-const SHORT: Record<string, string> = { [TYPE.cluster]: "CDS", [TYPE.listener]: "LDS", [TYPE.endpoint]: "EDS", [TYPE.route]: "RDS", [TYPE.secret]: "SDS" };
+type Conn = {
+  id: string;
+  connId: string;
+  connectedAt: Date;
+  cache: SnapshotCache;
+  types: Map<string, { sent?: string; acked?: string; nacked?: string; error?: string }>;
+};
 
 function connections(ads: AdsServer): Array<Conn & { info: { flavour: string; network: string; namespace?: string } }> {
-  return [...ads.proxies.values(), ...(ads.delta as Set<DeltaStream>)];
+  return [...ads.streams()];
 }
 
 /** Nested google.protobuf.Any values decoded too, with Envoy's "@type" key, as Envoy's admin config_dump shows them. */
@@ -34,6 +37,7 @@ function readable(v: unknown): unknown {
 export function syncz(ads: AdsServer, instance: string): unknown[] {
   return connections(ads).map((p) => ({
     proxyId: p.id,
+    connectionId: p.connId,
     instance,
     flavour: p.info.flavour,
     network: p.info.network,
@@ -42,7 +46,7 @@ export function syncz(ads: AdsServer, instance: string): unknown[] {
       [...p.types].map(([type, st]) => {
         const latest = p.cache.version(type as TypeUrl);
         return [
-          SHORT[type] ?? type,
+          typeDescriptor(type)?.short ?? type,
           {
             state: syncState({ ...st, latest }),
             latest,

@@ -1,8 +1,8 @@
-import type * as grpc from "@grpc/grpc-js";
-import { type BusLogger, silentLogger } from "@isthmus/bus";
-import { type CachedResource, encodeDeltaBody, type SnapshotCache, TYPE, type TypeUrl, withNonce } from "@isthmus/xds";
-import type { ProxyInfo, XdsNode } from "../domain/proxy.js";
-import type { Subscription, SubscriptionSets } from "./ads-server.js";
+import { type CachedResource, encodeDeltaBody, TYPE, type TypeUrl, withNonce } from "@isthmus/xds";
+import type { XdsNode } from "../domain/proxy.js";
+import { type AnswerState, authorizedSecrets, BaseStream } from "./proxy-stream.js";
+import type { Subscription } from "./subscriptions.js";
+import { namesProblem, RefusedRequest } from "./xds-limits.js";
 
 export interface DeltaRequest {
   node?: XdsNode;
@@ -14,7 +14,7 @@ export interface DeltaRequest {
   error_detail?: { message?: string } | null;
 }
 
-export interface DeltaTypeState {
+export interface DeltaTypeState extends AnswerState {
   wildcard: boolean;
   names: Set<string>;
   sub?: Subscription;
@@ -25,37 +25,9 @@ export interface DeltaTypeState {
   syncedAt?: string;
   /** What a reconnecting proxy says it holds, until its first response. */
   initial?: Map<string, string>;
-  nonce?: string;
-  /** Cache version of the last response, and what the proxy said about it (as in state of the world). */
-  sent?: string;
-  acked?: string;
-  nacked?: string;
-  error?: string;
-  nackedNonce?: string;
-  ackedNonce?: string;
 }
 
-const WILDCARD_TYPES = new Set<string>([TYPE.listener, TYPE.cluster]);
-const KNOWN = new Set<string>(Object.values(TYPE));
 const NONE = new Set<string>();
-
-export interface DeltaStreamOptions {
-  log?: BusLogger;
-  countBytes?: (n: number) => void;
-  /** SDS names this proxy may have (the rest is refused and reported in st.error). */
-  authorizeSecrets?: (names: string[], st: DeltaTypeState) => string[];
-  /** The proxy answered a response (ACK or NACK). */
-  acked?: (s: DeltaStream) => void;
-  /** A response was written. */
-  sent?: (s: DeltaStream) => void;
-  /** Interned subscriptions, shared with the other streams. */
-  subscriptions?: SubscriptionSets;
-  /**
-   * Response bodies shared by the streams of a view: `make` runs once per key; null means
-   * "nothing to send", undefined "do not share" (computed again next time).
-   */
-  body?: (key: string, make: () => Buffer | null | undefined) => Buffer | null | undefined;
-}
 
 type Change = { resources: Array<{ name: string; version: string; resource: CachedResource["any"] }>; removed: string[] };
 
@@ -64,68 +36,41 @@ type Change = { resources: Array<{ name: string; version: string; resource: Cach
  * version are sent, removals are named, and a reconnecting proxy's initial_resource_versions
  * spare it everything it already holds.
  */
-export class DeltaStream {
-  readonly types = new Map<string, DeltaTypeState>();
-  readonly id: string;
-  readonly connectedAt = new Date();
-  readonly pending = new Set<TypeUrl>();
-  resourcesSent = 0;
-  private readonly log: BusLogger;
-
-  constructor(
-    private readonly stream: grpc.ServerDuplexStream<DeltaRequest, unknown>,
-    readonly info: ProxyInfo,
-    readonly cache: SnapshotCache,
-    private readonly nextNonce: () => string,
-    private readonly o: DeltaStreamOptions = {},
-  ) {
-    this.id = info.id;
-    this.log = o.log ?? silentLogger;
-  }
+export class DeltaStream extends BaseStream<DeltaTypeState> {
+  readonly protocol = "delta";
 
   onRequest(req: DeltaRequest): void {
     const type = req.type_url;
-    if (!KNOWN.has(type)) {
-      this.log.warn({ proxy: this.id, type }, "delta request for an unknown resource type ignored");
-      return;
-    }
+    const desc = this.served(type);
+    if (!desc) return;
+    const limits = this.ctx.limits;
+    const problem =
+      namesProblem(req.resource_names_subscribe, limits) ??
+      namesProblem(req.resource_names_unsubscribe, limits) ??
+      namesProblem(Object.keys(req.initial_resource_versions ?? {}), limits);
+    if (problem) throw new RefusedRequest(problem);
     let st = this.types.get(type);
     if (!st) {
       const subscribe = req.resource_names_subscribe;
       const initial = Object.entries(req.initial_resource_versions ?? {});
       st = {
-        wildcard: WILDCARD_TYPES.has(type) && (subscribe.length === 0 || subscribe.includes("*")),
+        wildcard: desc.wildcardInSotw && (subscribe.length === 0 || subscribe.includes("*")),
         names: NONE,
         ...(initial.length ? { initial: new Map(initial) } : {}),
       };
       this.types.set(type, st);
     }
-    if (req.response_nonce) {
-      if (req.response_nonce !== st.nonce) return;
-      if (req.error_detail?.message) {
-        st.nackedNonce = req.response_nonce;
-        st.nacked = st.sent;
-        st.error = req.error_detail.message;
-        this.log.warn({ proxy: this.id, type, error: st.error }, "delta NACK");
-        this.o.acked?.(this);
-        return;
-      }
-      st.ackedNonce = req.response_nonce;
-      st.acked = st.sent;
-      st.nacked = undefined;
-      st.error = undefined;
-      this.o.acked?.(this);
-    }
+    if (!this.answer(type, st, req.response_nonce, req.error_detail)) return;
     let subscribe = req.resource_names_subscribe.filter((n) => n !== "*");
-    if (type === TYPE.secret && this.o.authorizeSecrets) subscribe = this.o.authorizeSecrets(subscribe, st);
+    if (type === TYPE.secret) subscribe = authorizedSecrets(this.info, subscribe, st, this.ctx.log);
     const added = subscribe.filter((n) => !st.names.has(n));
     const dropped = req.resource_names_unsubscribe.filter((n) => n !== "*" && st.names.has(n));
     if (req.resource_names_unsubscribe.includes("*")) st.wildcard = false;
     if (added.length || dropped.length) {
       const gone = new Set(dropped);
       const next = [...st.names].filter((n) => !gone.has(n)).concat(added);
-      const sub = this.o.subscriptions?.intern(next) ?? { id: 0, names: new Set(next) };
-      this.o.subscriptions?.release(st.sub);
+      const sub = this.ctx.subscriptions.intern(next);
+      this.ctx.subscriptions.release(st.sub);
       st.sub = sub;
       st.names = sub.names;
     }
@@ -181,11 +126,11 @@ export class DeltaStream {
     const from = st.syncedAt;
     if (incremental && from && !st.initial) {
       const make = () => encode(this.changeSince(type, st, from));
-      body = this.o.body ? this.o.body(`d\n${type}\n${version}\n${from}\n${subKey}`, make) : make();
+      body = this.ctx.body ? this.ctx.body(this.cache, `d\n${type}\n${version}\n${from}\n${subKey}`, make) : make();
     }
     if (body === undefined) {
       const make = () => encode(this.everything(type, st));
-      body = st.initial || !this.o.body ? make() : this.o.body(`d\n${type}\n${version}\n\n${subKey}`, make);
+      body = st.initial || !this.ctx.body ? make() : this.ctx.body(this.cache, `d\n${type}\n${version}\n\n${subKey}`, make);
     }
     st.initial = undefined;
     st.syncedAt = version;
@@ -194,17 +139,17 @@ export class DeltaStream {
       if (!st.sent || st.acked === st.sent) st.sent = st.acked = version;
       return false;
     }
-    this.write(type, st, body);
-    return true;
+    return this.write(type, st, body);
   }
 
-  private write(type: TypeUrl, st: DeltaTypeState, body: Buffer): void {
-    st.nonce = this.nextNonce();
+  private write(type: TypeUrl, st: DeltaTypeState, body: Buffer): boolean {
+    const nonce = this.ctx.nextNonce();
+    const msg = withNonce(body, nonce);
+    if (!this.writer.write(msg, type)) return false;
+    st.nonce = nonce;
     st.sent = this.cache.version(type);
-    const msg = withNonce(body, st.nonce);
-    this.o.countBytes?.(msg.length);
-    this.stream.write(msg);
-    this.o.sent?.(this);
+    this.ctx.callbacks.sent?.(this, type, msg.length);
+    return true;
   }
 
   /** Push the pending types (the push queue calls this when it is this stream's turn). */
@@ -213,10 +158,5 @@ export class DeltaStream {
     for (const t of this.pending) if (this.types.has(t)) wrote = this.push(t, true) || wrote;
     this.pending.clear();
     return wrote;
-  }
-
-  /** Give back the interned subscriptions (the stream is gone). */
-  release(): void {
-    for (const st of this.types.values()) this.o.subscriptions?.release(st.sub);
   }
 }

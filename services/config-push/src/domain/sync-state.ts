@@ -1,3 +1,5 @@
+import { TYPE_DESCRIPTORS } from "@isthmus/xds";
+
 export interface TypeStatus {
   latest?: string;
   sent?: string;
@@ -16,9 +18,5 @@ export function syncState(t: TypeStatus | undefined): SyncState {
   return "STALE";
 }
 
-export const TYPE_COLUMNS: Array<[string, string]> = [
-  ["CDS", "type.googleapis.com/envoy.config.cluster.v3.Cluster"],
-  ["LDS", "type.googleapis.com/envoy.config.listener.v3.Listener"],
-  ["EDS", "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"],
-  ["RDS", "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"],
-];
+/** proxy-status columns, Istio's order (CDS LDS EDS RDS), from the one type table. */
+export const TYPE_COLUMNS: Array<[string, string]> = TYPE_DESCRIPTORS.filter((d) => d.short !== "SDS").map((d) => [d.short, d.url]);

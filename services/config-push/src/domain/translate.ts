@@ -90,6 +90,8 @@ export function translate(
   view: View = { flavour: "grpc", network: "", inbound: [] },
   problems: ConfigProblem[] = [],
   o: TranslateOptions = DEFAULT_TRANSLATE,
+  /** What each host contributed, kept by the caller across calls (Views owns one); none kept when not given. */
+  hostMemo: HostMemo = new WeakMap(),
 ): Map<TypeUrl, Map<string, ResourceInput>> {
   const listeners = new Map<string, ResourceInput>();
   const routes = new Map<string, ResourceInput>();
@@ -186,7 +188,8 @@ interface HostOut {
   problems: ConfigProblem[];
 }
 
-const hostMemo = new WeakMap<HostPort, Map<string, { stamp: number; o: TranslateOptions; out: HostOut }>>();
+/** Per host and view, what the host contributed, valid while the model's stamp and the options are the same. */
+export type HostMemo = WeakMap<HostPort, Map<string, { stamp: number; o: TranslateOptions; out: HostOut }>>;
 
 const reasonOf = (err: unknown) => (err instanceof ConfigError ? err.message : `translation failed: ${String((err as Error)?.message ?? err)}`);
 
