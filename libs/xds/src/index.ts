@@ -8,4 +8,5 @@ export * from "./resources/route.js";
 export * from "./resources/secret.js";
 export * from "./resources/tls.js";
 export * from "./resources/type-urls.js";
+export * from "./validate/index.js";
 export * from "./wire.js";

@@ -13,7 +13,7 @@ import {
   type trustBundleUpdatedV1,
 } from "@isthmus/events";
 import type { ClusterAccess } from "@isthmus/k8s";
-import type { SnapshotCache, TypeUrl } from "@isthmus/xds";
+import type { SnapshotCache, TypeUrl, Violation } from "@isthmus/xds";
 import { AdsServer, type ProxyConnection } from "./adapters/ads-server.js";
 import { ConfigWatcher } from "./adapters/config-watcher.js";
 import { debugRoutes } from "./adapters/debug.js";
@@ -66,6 +66,8 @@ export interface ConfigPushConfig {
    * the control plane. Proxies there are identified by their node id alone.
    */
   plaintextPort?: number;
+  /** Check every pushed view against Envoy's constraints (libs/xds validate) and log what breaks them. */
+  validateXds?: boolean;
   log?: BusLogger;
 }
 
@@ -80,6 +82,8 @@ export interface RunningConfigPush {
   ads: AdsServer;
   /** /debug/syncz and /debug/config_dump, to mount on the service's HTTP server. */
   debug: ReturnType<typeof debugRoutes>;
+  /** With `validateXds`: every Envoy constraint violation found in what was pushed so far (the first 1,000). */
+  xdsViolations: Violation[];
   /** Resolves once the model has caught up with the stream and the first snapshot is built. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -94,6 +98,14 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
   const views = new Views(model, { trustDomain, sdsCertDir: c.sdsCertDir ?? DEFAULT_TRANSLATE.sdsCertDir });
   const ads = new AdsServer(views, { mesh: c.mesh, trustDomain, log, ...(c.maxConcurrentPushes ? { maxConcurrentPushes: c.maxConcurrentPushes } : {}) });
   views.onChange = (cache, types) => ads.push(cache, types);
+  const xdsViolations: Violation[] = [];
+  if (c.validateXds)
+    views.onViolations = (found) => {
+      for (const v of found) {
+        if (v.severity === "error") log.error({ resource: v.resource, path: v.path, rule: v.rule }, `xDS resource breaks an Envoy constraint: ${v.message}`);
+        if (xdsViolations.length < 1_000) xdsViolations.push(v);
+      }
+    };
   const creds = c.tls
     ? grpc.experimental.createCertificateProviderServerCredentials(
         new grpc.experimental.FileWatcherCertificateProvider({
@@ -268,6 +280,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     plaintextPort,
     cache: views.defaultCache,
     views,
+    xdsViolations,
     model,
     ads,
     debug: debugRoutes(ads, instance),

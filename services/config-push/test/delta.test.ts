@@ -5,6 +5,7 @@ import { type MeshFixture, meshFixture, testNatsUrl, waitFor } from "@isthmus/te
 import { adsClient, TYPE } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConfigPush, startConfigPush } from "../src/index.js";
+import { expectNothingRefused } from "./testbed.js";
 
 let fx: MeshFixture;
 let cp: RunningConfigPush;
@@ -73,12 +74,20 @@ beforeAll(async () => {
   pub = new Publisher(fx.bus.js);
   await publishService("a", ["10.0.0.1"]);
   await publishService("b", ["10.0.0.2"]);
-  cp = await startConfigPush({ mesh: fx.mesh, bus: { servers: testNatsUrl(), waitOnFirstConnect: false }, host: "127.0.0.1", port: 0, debounceMs: 20 });
+  cp = await startConfigPush({
+    mesh: fx.mesh,
+    bus: { servers: testNatsUrl(), waitOnFirstConnect: false },
+    host: "127.0.0.1",
+    port: 0,
+    debounceMs: 20,
+    validateXds: true,
+  });
   await cp.ready;
 });
 afterAll(async () => {
   await cp.stop();
   await fx.dispose();
+  expectNothingRefused(cp);
 });
 
 describe("delta ADS", () => {

@@ -48,6 +48,9 @@ describe("a resource the client NACKs", () => {
     expect(rds?.nacked).toBe(tb.cp.cache.version(TYPE.route));
     expect(rds?.acked).not.toBe(rds?.nacked);
     expect(rds?.error).toBeTruthy();
+    // The Envoy-constraint validator saw it coming (and the testbed would fail on it otherwise).
+    expect(tb.cp.xdsViolations.map((v) => [v.resource, v.rule])).toEqual([[`RouteConfiguration ${HOST}:5000`, "envoy.route.weights"]]);
+    tb.cp.xdsViolations.length = 0;
     // Still on the last good config: calls keep working.
     for (let i = 0; i < 20; i++) expect(await sayHello(client)).toContain("v1");
 

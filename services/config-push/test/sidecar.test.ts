@@ -1,10 +1,12 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { buildEvent, trustBundleUpdatedV1 } from "@isthmus/events";
 import { HealthServer } from "@isthmus/telemetry";
-import { waitFor } from "@isthmus/testing";
+import { expectValidXds, waitFor } from "@isthmus/testing";
 import { adsClient, fromAny, TYPE } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_FILES, agentRound } from "../../../cli/src/commands/agent.js";
@@ -16,6 +18,16 @@ import { type Testbed, testbed } from "./testbed.js";
 // SDS for its certificate and roots, and identity checks on who may ask for what.
 const HOST = "helloworld.default.svc.cluster.local";
 const SLEEP = "sidecar~10.1.0.5~sleep-1.default~default.svc.cluster.local";
+
+const CLI = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url));
+/** The `isthmus` CLI as a user runs it: its stdout (stderr on failure) and exit code. */
+function runCli(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ["--conditions=source", "--import", "tsx", CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: err ? `${stdout}${stderr}` : stdout }),
+    );
+  });
+}
 
 let tb: Testbed;
 let ca: MeshCa;
@@ -151,6 +163,20 @@ describe("Envoy sidecars", () => {
     const lines: string[] = [];
     await proxyConfig({ kind: "cluster", proxy: SLEEP, url: `http://127.0.0.1:${httpPort}` }, (s) => lines.push(s));
     expect(lines.join("\n")).toMatch(/helloworld\.default\.svc\.cluster\.local\s+5000\s+-\s+outbound\s+EDS/);
+
+    // Everything the sidecar was given passes Envoy's constraints: over the wire, and through `isthmus proxy-config --validate`.
+    p.ask(TYPE.route, ["5000"]);
+    p.ask(
+      TYPE.endpoint,
+      p.names(TYPE.cluster).filter((n) => n.startsWith("outbound|")),
+    );
+    await waitFor(() => p.names(TYPE.route).length === 1 && p.got.has(TYPE.endpoint), 10_000, "RDS and EDS");
+    expectValidXds([...p.got.values()].flatMap((r) => r.resources));
+    const cli = await runCli(["proxy-config", "all", SLEEP, "--url", `http://127.0.0.1:${httpPort}`, "--validate"]);
+    expect(cli).toEqual({ code: 0, out: expect.stringMatching(/^\d+ resources checked against Envoy's constraints: 0 violation\(s\), 0 warning\(s\)\n$/) });
+    const checked = Number(/^(\d+)/.exec(cli.out)?.[1]);
+    expect(checked).toBe([...p.got.values()].reduce((n, r) => n + r.resources.length, 0));
+
     const syncz = (await (await fetch(`http://127.0.0.1:${httpPort}/debug/syncz`)).json()) as Array<{
       proxyId: string;
       types: Record<string, { state: string }>;

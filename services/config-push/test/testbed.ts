@@ -2,8 +2,14 @@ import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1, serviceStateV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
-import { grpcBootstrap } from "@isthmus/xds";
+import { formatViolation, grpcBootstrap } from "@isthmus/xds";
 import { type ConfigPushConfig, type RunningConfigPush, startConfigPush } from "../src/index.js";
+
+/** Fails when a config-push started with `validateXds` pushed anything Envoy would refuse. */
+export function expectNothingRefused(cp: RunningConfigPush): void {
+  const errors = cp.xdsViolations.filter((v) => v.severity === "error");
+  if (errors.length) throw new Error(`config-push pushed resources Envoy would refuse:\n${errors.map(formatViolation).join("\n")}`);
+}
 
 export interface TestEndpoint {
   port: number;
@@ -46,6 +52,8 @@ export async function testbed(
     host: "127.0.0.1",
     port: 0,
     debounceMs: o.debounceMs ?? 50,
+    // Everything pushed in a test is checked against Envoy's constraints; dispose() fails on a violation.
+    validateXds: true,
     ...(o.instance ? { instance: o.instance } : {}),
     ...o.config,
   });
@@ -94,6 +102,7 @@ export async function testbed(
     async dispose() {
       await cp.stop();
       await fx.dispose();
+      expectNothingRefused(cp);
     },
   };
 }

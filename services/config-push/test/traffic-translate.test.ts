@@ -1,3 +1,4 @@
+import { expectValidXds } from "@isthmus/testing";
 import { describe, expect, it } from "vitest";
 import { destinationPolicy, durationMs, fqdn, localitiesOf, routesFor } from "../src/index.js";
 
@@ -98,6 +99,7 @@ describe("bad VirtualServices", () => {
       { resource: "VirtualService default/r", reason: expect.stringMatching(/match.uri.regex: "\(unclosed" is not a valid regular expression/) },
     ]);
     expect([...(out.values().next().value?.keys() ?? [])]).toEqual([`${H}:9080`]);
+    expectValidXds(out);
   });
 });
 

@@ -7,6 +7,8 @@ import type { TransportSocket } from "./tls.js";
  */
 export function proxylessListener(name: string, routeConfigName: string): AnyMessage {
   const hcm = toAny("envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager", {
+    // Required non-empty by the proto (gRPC ignores it).
+    stat_prefix: name,
     rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: routeConfigName },
     // The fault filter first (a no-op unless a route configures it), the router last.
     http_filters: [
