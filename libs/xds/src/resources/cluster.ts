@@ -1,4 +1,5 @@
 import { type AnyMessage, toAny } from "../protos.js";
+import { ISTIO_CIRCUIT_BREAKER, ISTIO_CONNECT_TIMEOUT } from "./istio-defaults.js";
 import type { TransportSocket } from "./tls.js";
 
 export interface ClusterPolicy {
@@ -11,14 +12,21 @@ export interface ClusterPolicy {
 
 const duration = (ms: number) => ({ seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 });
 
-/** A cluster whose endpoints come from EDS over ADS, with its load-balancing and outlier policy. */
-export function edsCluster(name: string, policy: ClusterPolicy = {}): AnyMessage {
+/**
+ * A cluster whose endpoints come from EDS over ADS, with its load-balancing and outlier
+ * policy; for Envoy with Istio's connect timeout and circuit-breaker defaults.
+ */
+export function edsCluster(name: string, policy: ClusterPolicy = {}, flavour: "grpc" | "envoy" = "grpc"): AnyMessage {
   const c: Record<string, unknown> = {
     name,
     type: "EDS",
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: "V3" }, service_name: name },
     lb_policy: policy.lbPolicy ?? "ROUND_ROBIN",
   };
+  if (flavour === "envoy") {
+    c.connect_timeout = ISTIO_CONNECT_TIMEOUT;
+    c.circuit_breakers = { thresholds: [{ ...ISTIO_CIRCUIT_BREAKER, ...(policy.maxRequests ? { max_requests: { value: policy.maxRequests } } : {}) }] };
+  }
   if (policy.outlierDetection) {
     const o = policy.outlierDetection;
     // Envoy reads consecutive_5xx; gRPC clients implement only success-rate and
@@ -42,7 +50,7 @@ export function edsCluster(name: string, policy: ClusterPolicy = {}): AnyMessage
     };
   }
   if (policy.tls) c.transport_socket = policy.tls;
-  if (policy.maxRequests) c.circuit_breakers = { thresholds: [{ max_requests: { value: policy.maxRequests } }] };
+  if (policy.maxRequests && flavour === "grpc") c.circuit_breakers = { thresholds: [{ max_requests: { value: policy.maxRequests } }] };
   return toAny("envoy.config.cluster.v3.Cluster", c);
 }
 
@@ -51,7 +59,8 @@ export function inboundStaticCluster(name: string, port: number): AnyMessage {
   return toAny("envoy.config.cluster.v3.Cluster", {
     name,
     type: "STATIC",
-    connect_timeout: { seconds: 10 },
+    connect_timeout: ISTIO_CONNECT_TIMEOUT,
+    circuit_breakers: { thresholds: [ISTIO_CIRCUIT_BREAKER] },
     load_assignment: {
       cluster_name: name,
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: "127.0.0.1", port_value: port } } } }] }],
@@ -65,6 +74,7 @@ export function passthroughCluster(): AnyMessage {
     name: "PassthroughCluster",
     type: "ORIGINAL_DST",
     lb_policy: "CLUSTER_PROVIDED",
-    connect_timeout: { seconds: 10 },
+    connect_timeout: ISTIO_CONNECT_TIMEOUT,
+    circuit_breakers: { thresholds: [ISTIO_CIRCUIT_BREAKER] },
   });
 }

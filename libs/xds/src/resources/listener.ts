@@ -1,4 +1,5 @@
 import { type AnyMessage, toAny } from "../protos.js";
+import { ISTIO_HCM, ISTIO_RDS_SOURCE, ISTIO_ROUTE_TIMEOUT } from "./istio-defaults.js";
 import type { TransportSocket } from "./tls.js";
 
 /**
@@ -49,13 +50,14 @@ export function grpcServerListener(name: string, ip: string, port: number, tls?:
   });
 }
 
-/** A sidecar's outbound HTTP listener for one port: `0.0.0.0_<port>`, routes from RDS `<port>`. */
+/** A sidecar's outbound HTTP listener for one port: `0.0.0.0_<port>`, routes from RDS `<port>`, Istio's HCM defaults. */
 export function outboundHttpListener(port: number): AnyMessage {
   const name = `0.0.0.0_${port}`;
   const hcm = {
     stat_prefix: `outbound_${name}`,
-    rds: { config_source: { ads: {}, resource_api_version: "V3" }, route_config_name: String(port) },
+    rds: { config_source: ISTIO_RDS_SOURCE, route_config_name: String(port) },
     http_filters: [fault(), router()],
+    ...ISTIO_HCM,
   };
   return toAny("envoy.config.listener.v3.Listener", {
     name,
@@ -107,9 +109,22 @@ export function virtualInboundListener(ports: Array<{ port: number; cluster: str
           stat_prefix: `inbound_0.0.0.0_${p.port}`,
           route_config: {
             name: `inbound|${p.port}||`,
-            virtual_hosts: [{ name: "inbound|http", domains: ["*"], routes: [{ match: { prefix: "/" }, route: { cluster: p.cluster } }] }],
+            virtual_hosts: [
+              {
+                name: "inbound|http",
+                domains: ["*"],
+                // Istio's inbound route: no timeout, the grpc-timeout header uncapped.
+                routes: [
+                  {
+                    match: { prefix: "/" },
+                    route: { cluster: p.cluster, timeout: ISTIO_ROUTE_TIMEOUT, max_stream_duration: { grpc_timeout_header_max: ISTIO_ROUTE_TIMEOUT } },
+                  },
+                ],
+              },
+            ],
           },
           http_filters: [router()],
+          ...ISTIO_HCM,
         }),
       ],
       ...(p.tls ? { transport_socket: p.tls } : {}),

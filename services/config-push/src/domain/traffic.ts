@@ -1,5 +1,6 @@
 import type { ClusterPolicy, Route, RouteMatch } from "@isthmus/xds";
 import { outboundCluster } from "@isthmus/xds";
+import { retryOf } from "./http-features.js";
 
 /** The parts of Istio's networking.istio.io/v1 resources config-push reads. */
 export interface ConfigResource {
@@ -148,14 +149,7 @@ export function routesFor(host: string, port: number, vs: ConfigResource | undef
     const action: Route["action"] = { clusters: dests };
     const timeout = durationMs(http.timeout);
     if (timeout !== undefined) action.timeoutMs = timeout;
-    if (http.retries?.attempts) {
-      const perTry = durationMs(http.retries.perTryTimeout);
-      action.retry = {
-        retryOn: http.retries.retryOn ?? "unavailable,cancelled,resource-exhausted",
-        attempts: http.retries.attempts,
-        ...(perTry ? { perTryTimeoutMs: perTry } : {}),
-      };
-    }
+    if (http.retries) action.retry = retryOf(http.retries);
     const f = http.fault;
     if (f?.abort || f?.delay) {
       action.fault = {};

@@ -216,12 +216,16 @@ function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: 
       {
         hash: hash(["c", view.flavour, cluster, c.policy, tlsInput, o.trustDomain]),
         build: () =>
-          edsCluster(cluster, {
-            ...c.policy,
-            ...(tlsInput
-              ? { tls: upstreamMtls({ flavour: view.flavour, spiffeIds, trustDomain: o.trustDomain, ...(tlsInput.sni ? { sni: tlsInput.sni } : {}) }) }
-              : {}),
-          }),
+          edsCluster(
+            cluster,
+            {
+              ...c.policy,
+              ...(tlsInput
+                ? { tls: upstreamMtls({ flavour: view.flavour, spiffeIds, trustDomain: o.trustDomain, ...(tlsInput.sni ? { sni: tlsInput.sni } : {}) }) }
+                : {}),
+            },
+            view.flavour,
+          ),
       },
     ]);
     const localities = localitiesOf(hp, c.labels, view.network, model.gateways);
