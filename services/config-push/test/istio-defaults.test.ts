@@ -1,7 +1,7 @@
-import { expectValidXds } from "@isthmus/testing";
-import { fromAny, TYPE } from "@isthmus/xds";
+import { TYPE } from "@isthmus/xds";
 import { describe, expect, it } from "vitest";
-import { MeshModel, translate, type View } from "../src/index.js";
+import { MeshModel, type View } from "../src/index.js";
+import { translated } from "./envoy-config.js";
 
 // Istio config in, the Envoy resource out, field by field against what Istio builds
 // (istio/istio pilot/pkg/networking/core: route/retry/retry.go, route/route.go setTimeout,
@@ -26,30 +26,7 @@ function build(view: View, configs: Array<{ kind: string; spec: Obj }> = []) {
     stale: false,
   });
   for (const [i, c] of configs.entries()) m.upsertConfig(`c${i}`, { kind: c.kind, namespace: "default", name: `c${i}`, spec: c.spec });
-  const out = translate(m, view);
-  expectValidXds(out);
-  const get = (type: string, name: string) => {
-    const r = out.get(type as never)?.get(name);
-    if (!r) throw new Error(`no ${type} ${name}`);
-    return decode(fromAny(r.build()));
-  };
-  return { get };
-}
-
-/** Nested Any values decoded too, as `{ "@type", ...fields }`; zero numbers dropped (proto3 reads them as unset). */
-function decode(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(decode);
-  if (v && typeof v === "object" && !Buffer.isBuffer(v)) {
-    const o = v as Obj;
-    if (typeof o.type_url === "string" && Buffer.isBuffer(o.value))
-      return { "@type": o.type_url.replace(/^.*\//, ""), ...(decode(fromAny(o as never)) as Obj) };
-    return Object.fromEntries(
-      Object.entries(o)
-        .filter(([, x]) => x !== 0 && x !== "0")
-        .map(([k, x]) => [k, decode(x)]),
-    );
-  }
-  return v;
+  return translated(m, view);
 }
 
 const routeAction = (view: View, configs: Array<{ kind: string; spec: Obj }> = []) => {

@@ -78,3 +78,8 @@ export function passthroughCluster(): AnyMessage {
     circuit_breakers: { thresholds: [ISTIO_CIRCUIT_BREAKER] },
   });
 }
+
+/** Istio's BlackHoleCluster: a cluster with no endpoints, where REGISTRY_ONLY sends traffic to unknown destinations. */
+export function blackHoleCluster(): AnyMessage {
+  return toAny("envoy.config.cluster.v3.Cluster", { name: "BlackHoleCluster", type: "STATIC", connect_timeout: ISTIO_CONNECT_TIMEOUT });
+}

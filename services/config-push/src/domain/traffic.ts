@@ -138,7 +138,9 @@ function toMatch(m: NonNullable<HttpRoute["match"]>[number] | undefined): RouteM
  * Without a VirtualService: everything to the host's default cluster.
  */
 export function routesFor(host: string, port: number, vs: ConfigResource | undefined): Route[] {
-  if (!vs) return [{ match: { prefix: "" }, action: { clusters: [{ name: outboundCluster(port, host), weight: 100 }] } }];
+  // No http routes (none, or a VirtualService of tcp/tls routes only): the host's default cluster.
+  if (!vs || !(vs.spec.http as unknown[] | undefined)?.length)
+    return [{ match: { prefix: "" }, action: { clusters: [{ name: outboundCluster(port, host), weight: 100 }] } }];
   const routes: Route[] = [];
   for (const http of (vs.spec.http as HttpRoute[] | undefined) ?? []) {
     const dests = (http.route ?? []).map((r) => ({

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  blackHoleCluster,
   clusterLoadAssignment,
   downstreamMtls,
   edsCluster,
@@ -12,6 +13,7 @@ import {
   outboundCluster,
   outboundHttpListener,
   outboundSni,
+  outboundTcpListener,
   passthroughCluster,
   proxylessListener,
   type ResourceInput,
@@ -30,6 +32,7 @@ import {
 } from "@isthmus/xds";
 import type { HostPort, MeshModel } from "./mesh-model.js";
 import { clientMtls, type MtlsMode, peerAuthenticationMode } from "./security.js";
+import { fallbackCluster, type TcpHost, tcpChains, tcpHost } from "./tcp.js";
 import { ConfigError, destinationPolicy, routesFor } from "./traffic.js";
 
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("base64url").slice(0, 16);
@@ -104,6 +107,7 @@ export function translate(
   };
   const envoy = view.flavour === "envoy";
   const vhostsByPort = new Map<number, VirtualHost[]>();
+  const tcpByPort = new Map<number, TcpHost[]>();
   const serverListeners = new Map<string, { ip: string; port: number; strict: boolean }>();
   const key = viewKey(view);
 
@@ -135,6 +139,7 @@ export function translate(
       hosts.push(h.vhost);
       vhostsByPort.set(hp.port, hosts);
     }
+    if (h.tcp) tcpByPort.set(hp.port, [...(tcpByPort.get(hp.port) ?? []), h.tcp]);
   }
 
   for (const [name, l] of serverListeners) {
@@ -145,18 +150,35 @@ export function translate(
   }
 
   if (envoy) {
-    listeners.set("virtualOutbound", { hash: hash(["vo"]), build: virtualOutboundListener });
+    const fallback = fallbackCluster(model.allConfigs());
+    listeners.set("virtualOutbound", { hash: hash(["vo", fallback]), build: () => virtualOutboundListener(fallback) });
     clusters.set("PassthroughCluster", { hash: hash(["pc"]), build: passthroughCluster });
+    clusters.set("BlackHoleCluster", { hash: hash(["bh"]), build: blackHoleCluster });
     for (const [port, hosts] of vhostsByPort) {
       const listener = `0.0.0.0_${port}`;
       listeners.set(listener, { hash: hash(["ol", port]), build: () => outboundHttpListener(port) });
       routes.set(String(port), { hash: hash(["rp", port, hosts]), build: () => virtualHostsRouteConfiguration(String(port), hosts) });
     }
-    const inbound = view.inbound.map((p) => ({ port: p.port, cluster: inboundCluster(p.port), strict: modeOf(p.namespace) === "STRICT" }));
+    for (const [port, hosts] of tcpByPort) {
+      const http = vhostsByPort.has(port);
+      const chains = tcpChains(hosts, http);
+      listeners.set(`0.0.0.0_${port}`, {
+        hash: hash(["otl", port, chains, http, fallback]),
+        build: () => outboundTcpListener(port, chains, { http, fallback }),
+      });
+    }
+    const inbound = view.inbound.map((p) => ({
+      port: p.port,
+      cluster: inboundCluster(p.port),
+      strict: modeOf(p.namespace) === "STRICT",
+      tcp: !HTTP_PROTOCOLS.has(p.protocol),
+    }));
     listeners.set("virtualInbound", {
       hash: hash(["vi", inbound]),
       build: () =>
-        virtualInboundListener(inbound.map((p) => ({ port: p.port, cluster: p.cluster, ...(p.strict ? { tls: downstreamMtls({ flavour: "envoy" }) } : {}) }))),
+        virtualInboundListener(
+          inbound.map((p) => ({ port: p.port, cluster: p.cluster, tcp: p.tcp, ...(p.strict ? { tls: downstreamMtls({ flavour: "envoy" }) } : {}) })),
+        ),
     });
     for (const p of inbound) clusters.set(p.cluster, { hash: hash(["ic", p.cluster, p.port]), build: () => inboundStaticCluster(p.cluster, p.port) });
     const roots = model.roots();
@@ -174,6 +196,7 @@ interface HostOut {
   endpoints: Array<[string, ResourceInput]>;
   servers: Array<[string, { ip: string; port: number; strict: boolean }]>;
   vhost?: VirtualHost;
+  tcp?: TcpHost;
   problems: ConfigProblem[];
 }
 
@@ -195,6 +218,10 @@ function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: 
   }
   if (envoy) {
     if (HTTP_PROTOCOLS.has(hp.protocol)) out.vhost = { name, domains: [hp.host, name], routes: hostRoutes };
+    else {
+      out.tcp = tcpHost(hp, vs);
+      out.problems.push(...out.tcp.problems);
+    }
   } else {
     out.listeners.push([name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) }]);
     const domains = [name, hp.host];

@@ -1,0 +1,40 @@
+import { expectValidXds } from "@isthmus/testing";
+import { type AnyMessage, fromAny } from "@isthmus/xds";
+import { type ConfigProblem, type MeshModel, translate, type View } from "../src/index.js";
+
+type Obj = Record<string, unknown>;
+
+/** A resource decoded with nested Any values too, as `{ "@type", ...fields }`; zero numbers dropped (proto3 reads them as unset). */
+export function decoded(any: AnyMessage): Obj {
+  return readable(fromAny(any)) as Obj;
+}
+
+function readable(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(readable);
+  if (v && typeof v === "object" && !Buffer.isBuffer(v)) {
+    const o = v as Obj;
+    if (typeof o.type_url === "string" && Buffer.isBuffer(o.value)) return { "@type": o.type_url.replace(/^.*\//, ""), ...decoded(o as unknown as AnyMessage) };
+    return Object.fromEntries(
+      Object.entries(o)
+        .filter(([, x]) => x !== 0 && x !== "0")
+        .map(([k, x]) => [k, readable(x)]),
+    );
+  }
+  return v;
+}
+
+/** One view's translation, checked against Envoy's constraints, with its resources by type and name (decoded) and its problems. */
+export function translated(model: MeshModel, view: View) {
+  const problems: ConfigProblem[] = [];
+  const out = translate(model, view, problems);
+  expectValidXds(out);
+  return {
+    problems,
+    names: (type: string) => [...(out.get(type as never)?.keys() ?? [])].sort(),
+    get(type: string, name: string): Obj {
+      const r = out.get(type as never)?.get(name);
+      if (!r) throw new Error(`no ${type.replace(/^.*\./, "")} ${name} (have ${[...(out.get(type as never)?.keys() ?? [])].join(", ")})`);
+      return decoded(r.build());
+    },
+  };
+}
