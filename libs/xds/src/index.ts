@@ -3,6 +3,7 @@ export * from "./cache.js";
 export * from "./protos.js";
 export * from "./resources/cluster.js";
 export * from "./resources/endpoint.js";
+export * from "./resources/http-features.js";
 export * from "./resources/istio-defaults.js";
 export * from "./resources/listener.js";
 export * from "./resources/retry.js";

@@ -1,6 +1,6 @@
 import { expectValidXds } from "@isthmus/testing";
 import { type AnyMessage, fromAny } from "@isthmus/xds";
-import { type ConfigProblem, type MeshModel, translate, type View } from "../src/index.js";
+import { type ConfigProblem, MeshModel, translate, type View } from "../src/index.js";
 
 type Obj = Record<string, unknown>;
 
@@ -37,4 +37,22 @@ export function translated(model: MeshModel, view: View) {
       return decoded(r.build());
     },
   };
+}
+
+export const REVIEWS = "reviews.default.svc.cluster.local";
+
+/** A mesh of one HTTP service, reviews:9080 in namespace default (no endpoints), and these configs (named c0, c1, ...). */
+export function reviewsMesh(configs: Array<{ kind: string; spec: Obj }> = []): MeshModel {
+  const m = new MeshModel();
+  m.upsert("reviews", {
+    cluster: "c1",
+    namespace: "default",
+    name: "reviews",
+    hostname: REVIEWS,
+    ports: [{ name: "http", port: 9080, protocol: "HTTP" }],
+    endpoints: [],
+    stale: false,
+  });
+  for (const [i, c] of configs.entries()) m.upsertConfig(`c${i}`, { kind: c.kind, namespace: "default", name: `c${i}`, spec: c.spec });
+  return m;
 }

@@ -1,33 +1,19 @@
 import { TYPE } from "@isthmus/xds";
 import { describe, expect, it } from "vitest";
-import { MeshModel, type View } from "../src/index.js";
-import { translated } from "./envoy-config.js";
+import type { View } from "../src/index.js";
+import { REVIEWS as HOST, reviewsMesh, translated } from "./envoy-config.js";
 
 // Istio config in, the Envoy resource out, field by field against what Istio builds
 // (istio/istio pilot/pkg/networking/core: route/retry/retry.go, route/route.go setTimeout,
 // listener_builder.go buildHTTPConnectionManager, cluster_builder.go) where Envoy's own
 // defaults differ. Proxyless gRPC keeps gRPC's.
-const HOST = "reviews.default.svc.cluster.local";
 const ENVOY: View = { flavour: "envoy", network: "", inbound: [{ port: 9080, protocol: "HTTP", namespace: "default" }] };
 const GRPC: View = { flavour: "grpc", network: "", inbound: [] };
 const MAX = 4294967295;
 
 type Obj = Record<string, unknown>;
 
-function build(view: View, configs: Array<{ kind: string; spec: Obj }> = []) {
-  const m = new MeshModel();
-  m.upsert("reviews", {
-    cluster: "c1",
-    namespace: "default",
-    name: "reviews",
-    hostname: HOST,
-    ports: [{ name: "http", port: 9080, protocol: "HTTP" }],
-    endpoints: [],
-    stale: false,
-  });
-  for (const [i, c] of configs.entries()) m.upsertConfig(`c${i}`, { kind: c.kind, namespace: "default", name: `c${i}`, spec: c.spec });
-  return translated(m, view);
-}
+const build = (view: View, configs: Array<{ kind: string; spec: Obj }> = []) => translated(reviewsMesh(configs), view);
 
 const routeAction = (view: View, configs: Array<{ kind: string; spec: Obj }> = []) => {
   const name = view.flavour === "envoy" ? "9080" : `${HOST}:9080`;

@@ -1,4 +1,5 @@
 import { type AnyMessage, toAny } from "../protos.js";
+import { CORS_FILTER } from "./http-features.js";
 import { ISTIO_HCM, ISTIO_RDS_SOURCE, ISTIO_ROUTE_TIMEOUT } from "./istio-defaults.js";
 import type { TransportSocket } from "./tls.js";
 
@@ -21,6 +22,7 @@ export function proxylessListener(name: string, routeConfigName: string): AnyMes
 }
 
 const router = () => ({ name: "envoy.filters.http.router", typed_config: toAny("envoy.extensions.filters.http.router.v3.Router", {}) });
+const cors = () => ({ name: CORS_FILTER, typed_config: toAny("envoy.extensions.filters.http.cors.v3.Cors", {}) });
 const fault = () => ({ name: "envoy.filters.http.fault", typed_config: toAny("envoy.extensions.filters.http.fault.v3.HTTPFault", {}) });
 const hcmFilter = (hcm: Record<string, unknown>) => ({
   name: "envoy.filters.network.http_connection_manager",
@@ -64,7 +66,8 @@ export function outboundHttpListener(port: number): AnyMessage {
 const outboundHcm = (port: number) => ({
   stat_prefix: `outbound_0.0.0.0_${port}`,
   rds: { config_source: ISTIO_RDS_SOURCE, route_config_name: String(port) },
-  http_filters: [fault(), router()],
+  // As Istio orders them: CORS before fault injection (a preflight is never faulted), the router last.
+  http_filters: [cors(), fault(), router()],
   ...ISTIO_HCM,
 });
 

@@ -1,4 +1,5 @@
 import { type AnyMessage, toAny } from "../protos.js";
+import { CORS_FILTER, corsOf, headerOpsOf, mirrorsOf, redirectOf, rewriteOf } from "./http-features.js";
 import { ISTIO_ROUTE_TIMEOUT } from "./istio-defaults.js";
 import { envoyRetryPolicy } from "./retry.js";
 
@@ -30,6 +31,33 @@ export interface RouteAction {
     abort?: { percent: number; grpcStatus?: number; httpStatus?: number };
     delay?: { percent: number; fixedDelayMs: number };
   };
+  /** Istio's HTTPRewrite: the matched prefix (or path) replaced, a regex rewrite, the authority. */
+  rewrite?: { prefix?: string; regex?: { pattern: string; substitution: string }; authority?: string };
+  /** Istio's HTTPRedirect: answered by the proxy (no cluster). */
+  redirect?: { path?: string; host?: string; port?: number; scheme?: string; code?: number };
+  /** Istio's mirror(s): a copy of each request, fire and forget, to these clusters. */
+  mirrors?: Array<{ cluster: string; percent: number }>;
+  /** Istio's Headers: request and response header operations. */
+  headers?: { request?: HeaderOps; response?: HeaderOps };
+  /** Istio's CorsPolicy (Envoy's cors filter, per route). */
+  cors?: CorsPolicy;
+}
+
+export interface HeaderOps {
+  set?: Record<string, string>;
+  add?: Record<string, string>;
+  remove?: string[];
+}
+
+export interface CorsPolicy {
+  allowOrigins?: Array<{ exact?: string; prefix?: string; regex?: string }>;
+  allowMethods?: string[];
+  allowHeaders?: string[];
+  exposeHeaders?: string[];
+  maxAgeSeconds?: number;
+  allowCredentials?: boolean;
+  /** Forward preflight requests that match no origin (Istio's unmatchedPreflights FORWARD, the default). */
+  forwardUnmatchedPreflights?: boolean;
 }
 
 export interface Route {
@@ -67,7 +95,7 @@ function grpcRetry(r: RouteAction["retry"]): Record<string, unknown> | undefined
   };
 }
 
-function envoyAction(a: RouteAction, flavour: "grpc" | "envoy"): { route: Record<string, unknown>; typed_per_filter_config?: Record<string, unknown> } {
+function envoyAction(a: RouteAction, flavour: "grpc" | "envoy"): Record<string, unknown> {
   const route: Record<string, unknown> =
     a.clusters.length === 1
       ? { cluster: a.clusters[0]?.name }
@@ -84,16 +112,26 @@ function envoyAction(a: RouteAction, flavour: "grpc" | "envoy"): { route: Record
     const retry = grpcRetry(a.retry);
     if (retry) route.retry_policy = retry;
   }
-  if (!a.fault) return { route };
-  const fault: Record<string, unknown> = {};
-  if (a.fault.abort) {
-    fault.abort = {
-      percentage: fraction(a.fault.abort.percent),
-      ...(a.fault.abort.grpcStatus !== undefined ? { grpc_status: a.fault.abort.grpcStatus } : { http_status: a.fault.abort.httpStatus ?? 503 }),
-    };
+  Object.assign(route, rewriteOf(a.rewrite), mirrorsOf(a.mirrors));
+  const perFilter: Record<string, AnyMessage> = {};
+  if (a.fault) {
+    const fault: Record<string, unknown> = {};
+    if (a.fault.abort) {
+      fault.abort = {
+        percentage: fraction(a.fault.abort.percent),
+        ...(a.fault.abort.grpcStatus !== undefined ? { grpc_status: a.fault.abort.grpcStatus } : { http_status: a.fault.abort.httpStatus ?? 503 }),
+      };
+    }
+    if (a.fault.delay) fault.delay = { percentage: fraction(a.fault.delay.percent), fixed_delay: duration(a.fault.delay.fixedDelayMs) };
+    perFilter["envoy.filters.http.fault"] = toAny("envoy.extensions.filters.http.fault.v3.HTTPFault", fault);
   }
-  if (a.fault.delay) fault.delay = { percentage: fraction(a.fault.delay.percent), fixed_delay: duration(a.fault.delay.fixedDelayMs) };
-  return { route, typed_per_filter_config: { "envoy.filters.http.fault": toAny("envoy.extensions.filters.http.fault.v3.HTTPFault", fault) } };
+  // Envoy only: gRPC has no cors filter, and refuses per-route config of filters it does not have (gRFC A39).
+  if (a.cors && flavour === "envoy") perFilter[CORS_FILTER] = corsOf(a.cors);
+  return {
+    ...(a.redirect ? { redirect: redirectOf(a.redirect) } : { route }),
+    ...headerOpsOf(a.headers),
+    ...(Object.keys(perFilter).length ? { typed_per_filter_config: perFilter } : {}),
+  };
 }
 
 export interface VirtualHost {

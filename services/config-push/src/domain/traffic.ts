@@ -1,6 +1,6 @@
 import type { ClusterPolicy, Route, RouteMatch } from "@isthmus/xds";
 import { outboundCluster } from "@isthmus/xds";
-import { retryOf } from "./http-features.js";
+import { type HttpRouteFeatures, httpFeatures, retryOf } from "./http-features.js";
 
 /** The parts of Istio's networking.istio.io/v1 resources config-push reads. */
 export interface ConfigResource {
@@ -11,7 +11,7 @@ export interface ConfigResource {
 }
 
 type StringMatch = { exact?: string; prefix?: string; regex?: string };
-interface HttpRoute {
+interface HttpRoute extends HttpRouteFeatures {
   name?: string;
   match?: Array<{ uri?: StringMatch; headers?: Record<string, StringMatch> }>;
   route?: Array<{ destination: { host: string; subset?: string; port?: { number?: number } }; weight?: number }>;
@@ -147,8 +147,15 @@ export function routesFor(host: string, port: number, vs: ConfigResource | undef
       name: outboundCluster(r.destination.port?.number ?? port, fqdn(r.destination.host, vs.namespace), r.destination.subset ?? ""),
       weight: r.weight ?? (http.route?.length === 1 ? 100 : 0),
     }));
-    if (!dests.length) continue;
-    const action: Route["action"] = { clusters: dests };
+    if (!dests.length && !http.redirect) continue;
+    const action: Route["action"] = {
+      clusters: dests,
+      ...httpFeatures(http, {
+        port,
+        namespace: vs.namespace,
+        cluster: (d) => outboundCluster(d.port?.number ?? port, fqdn(d.host, vs.namespace), d.subset ?? ""),
+      }),
+    };
     const timeout = durationMs(http.timeout);
     if (timeout !== undefined) action.timeoutMs = timeout;
     if (http.retries) action.retry = retryOf(http.retries);
