@@ -4,6 +4,7 @@ export * from "./adapters/debug.js";
 export * from "./adapters/delta-ads.js";
 export * from "./adapters/push-queue.js";
 export * from "./config.js";
+export * from "./domain/cluster-policy.js";
 export * from "./domain/mesh-model.js";
 export * from "./domain/proxy.js";
 export * from "./domain/security.js";

@@ -56,3 +56,13 @@ export function reviewsMesh(configs: Array<{ kind: string; spec: Obj }> = []): M
   for (const [i, c] of configs.entries()) m.upsertConfig(`c${i}`, { kind: c.kind, namespace: "default", name: `c${i}`, spec: c.spec });
   return m;
 }
+
+const MAX_UINT32 = 4294967295;
+/** Istio's circuit breakers when no DestinationRule sets them: opened up (Envoy's are 1,024 / 1,024 / 1,024 / 3). */
+export const OPEN_CIRCUIT_BREAKER = {
+  max_connections: { value: MAX_UINT32 },
+  max_pending_requests: { value: MAX_UINT32 },
+  max_requests: { value: MAX_UINT32 },
+  max_retries: { value: MAX_UINT32 },
+  track_remaining: true,
+};

@@ -1,7 +1,7 @@
 import { TYPE } from "@isthmus/xds";
 import { describe, expect, it } from "vitest";
 import type { View } from "../src/index.js";
-import { REVIEWS as HOST, reviewsMesh, translated } from "./envoy-config.js";
+import { REVIEWS as HOST, OPEN_CIRCUIT_BREAKER, reviewsMesh, translated } from "./envoy-config.js";
 
 // Istio config in, the Envoy resource out, field by field against what Istio builds
 // (istio/istio pilot/pkg/networking/core: route/retry/retry.go, route/route.go setTimeout,
@@ -9,7 +9,6 @@ import { REVIEWS as HOST, reviewsMesh, translated } from "./envoy-config.js";
 // defaults differ. Proxyless gRPC keeps gRPC's.
 const ENVOY: View = { flavour: "envoy", network: "", inbound: [{ port: 9080, protocol: "HTTP", namespace: "default" }] };
 const GRPC: View = { flavour: "grpc", network: "", inbound: [] };
-const MAX = 4294967295;
 
 type Obj = Record<string, unknown>;
 
@@ -109,13 +108,7 @@ describe("Istio's defaults on Envoy listeners and clusters", () => {
 
   it("clusters get Istio's 10 s connect timeout and circuit breakers opened up, a DestinationRule's limit on top", () => {
     const thresholds = (c: unknown) => (c as { circuit_breakers: { thresholds: Obj[] } }).circuit_breakers.thresholds;
-    const open = {
-      max_connections: { value: MAX },
-      max_pending_requests: { value: MAX },
-      max_requests: { value: MAX },
-      max_retries: { value: MAX },
-      track_remaining: true,
-    };
+    const open = OPEN_CIRCUIT_BREAKER;
     const plain = build(ENVOY);
     const outbound = plain.get(TYPE.cluster, `outbound|9080||${HOST}`) as Obj;
     expect(outbound.connect_timeout).toEqual({ seconds: "10" });

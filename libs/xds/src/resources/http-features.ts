@@ -1,4 +1,5 @@
 import { type AnyMessage, toAny } from "../protos.js";
+import type { HashKey } from "./cluster.js";
 import type { CorsPolicy, HeaderOps, RouteAction } from "./route.js";
 
 /*
@@ -80,4 +81,25 @@ export function corsOf(c: CorsPolicy): AnyMessage {
     filter_enabled: { default_value: { numerator: 100, denominator: "HUNDRED" } },
     forward_not_matching_preflights: { value: c.forwardUnmatchedPreflights ?? true },
   });
+}
+
+const ms = (v: number) => ({ seconds: Math.floor(v / 1000), nanos: (v % 1000) * 1_000_000 });
+
+/** Envoy hashes per route: the destination's consistent-hash key as the route's hash_policy. */
+export function hashPolicyOf(h: HashKey | undefined): Record<string, unknown> {
+  if (!h) return {};
+  const p = h.header
+    ? { header: { header_name: h.header } }
+    : h.cookie
+      ? {
+          cookie: {
+            name: h.cookie.name,
+            ...(h.cookie.path ? { path: h.cookie.path } : {}),
+            ...(h.cookie.ttlMs !== undefined ? { ttl: ms(h.cookie.ttlMs) } : {}),
+          },
+        }
+      : h.sourceIp
+        ? { connection_properties: { source_ip: true } }
+        : { query_parameter: { name: h.queryParameter ?? "" } };
+  return { hash_policy: [p] };
 }

@@ -1,5 +1,6 @@
 import { type AnyMessage, toAny } from "../protos.js";
-import { CORS_FILTER, corsOf, headerOpsOf, mirrorsOf, redirectOf, rewriteOf } from "./http-features.js";
+import type { HashKey } from "./cluster.js";
+import { CORS_FILTER, corsOf, hashPolicyOf, headerOpsOf, mirrorsOf, redirectOf, rewriteOf } from "./http-features.js";
 import { ISTIO_ROUTE_TIMEOUT } from "./istio-defaults.js";
 import { envoyRetryPolicy } from "./retry.js";
 
@@ -41,6 +42,8 @@ export interface RouteAction {
   headers?: { request?: HeaderOps; response?: HeaderOps };
   /** Istio's CorsPolicy (Envoy's cors filter, per route). */
   cors?: CorsPolicy;
+  /** The consistent-hash key of the destination's DestinationRule. */
+  hash?: HashKey;
 }
 
 export interface HeaderOps {
@@ -112,7 +115,7 @@ function envoyAction(a: RouteAction, flavour: "grpc" | "envoy"): Record<string, 
     const retry = grpcRetry(a.retry);
     if (retry) route.retry_policy = retry;
   }
-  Object.assign(route, rewriteOf(a.rewrite), mirrorsOf(a.mirrors));
+  Object.assign(route, rewriteOf(a.rewrite), mirrorsOf(a.mirrors), hashPolicyOf(a.hash));
   const perFilter: Record<string, AnyMessage> = {};
   if (a.fault) {
     const fault: Record<string, unknown> = {};

@@ -69,3 +69,21 @@ export function downstreamMtls(o: { flavour: "grpc" | "envoy"; instance?: string
     ocsp_staple_policy: "LENIENT_STAPLING",
   });
 }
+
+/**
+ * TLS origination to a non-mesh upstream (Istio's DestinationRule tls SIMPLE / MUTUAL with
+ * files): verify the server against `caFile` (none: no verification, insecureSkipVerify)
+ * and these SANs, present a client certificate for MUTUAL, send this SNI.
+ */
+export function originationTls(o: { caFile?: string; certFile?: string; keyFile?: string; sni?: string; subjectAltNames?: string[] }): TransportSocket {
+  const common: Record<string, unknown> = {};
+  if (o.certFile && o.keyFile) common.tls_certificates = [{ certificate_chain: { filename: o.certFile }, private_key: { filename: o.keyFile } }];
+  if (o.caFile)
+    common.validation_context = {
+      trusted_ca: { filename: o.caFile },
+      ...(o.subjectAltNames?.length
+        ? { match_typed_subject_alt_names: o.subjectAltNames.flatMap((exact) => ["DNS", "URI"].map((san_type) => ({ san_type, matcher: { exact } }))) }
+        : {}),
+    };
+  return socket("envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext", { common_tls_context: common, ...(o.sni ? { sni: o.sni } : {}) });
+}

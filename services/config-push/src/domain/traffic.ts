@@ -1,4 +1,4 @@
-import type { ClusterPolicy, Route, RouteMatch } from "@isthmus/xds";
+import type { Route, RouteMatch } from "@isthmus/xds";
 import { outboundCluster } from "@isthmus/xds";
 import { type HttpRouteFeatures, httpFeatures, retryOf } from "./http-features.js";
 
@@ -22,18 +22,6 @@ interface HttpRoute extends HttpRouteFeatures {
   retries?: { attempts?: number; perTryTimeout?: string; retryOn?: string };
   timeout?: string;
 }
-interface TrafficPolicy {
-  loadBalancer?: { simple?: string; consistentHash?: unknown };
-  outlierDetection?: {
-    consecutive5xxErrors?: number;
-    consecutiveGatewayErrors?: number;
-    interval?: string;
-    baseEjectionTime?: string;
-    maxEjectionPercent?: number;
-  };
-  connectionPool?: { http?: { http2MaxRequests?: number } };
-}
-
 export const GRPC_CODES: Record<string, number> = {
   OK: 0,
   CANCELLED: 1,
@@ -87,39 +75,6 @@ export function durationMs(d: string | undefined): number | undefined {
 export function fqdn(host: string, namespace: string): string {
   if (host.endsWith(".svc.cluster.local") || host.split(".").length > 2) return host;
   return host.includes(".") ? `${host}.svc.cluster.local` : `${host}.${namespace}.svc.cluster.local`;
-}
-
-export interface Subset {
-  name: string;
-  labels: Record<string, string>;
-  policy: ClusterPolicy;
-}
-
-function clusterPolicy(tp: TrafficPolicy | undefined, base: ClusterPolicy = {}): ClusterPolicy {
-  const out: ClusterPolicy = { ...base };
-  const simple = tp?.loadBalancer?.simple;
-  if (tp?.loadBalancer?.consistentHash) out.lbPolicy = "RING_HASH";
-  else if (simple === "LEAST_REQUEST" || simple === "LEAST_CONN") out.lbPolicy = "LEAST_REQUEST";
-  else if (simple) out.lbPolicy = "ROUND_ROBIN";
-  const od = tp?.outlierDetection;
-  if (od) {
-    out.outlierDetection = {
-      consecutive5xx: od.consecutive5xxErrors ?? od.consecutiveGatewayErrors ?? 5,
-      intervalMs: durationMs(od.interval) ?? 10_000,
-      baseEjectionMs: durationMs(od.baseEjectionTime) ?? 30_000,
-      maxEjectionPercent: od.maxEjectionPercent ?? 10,
-    };
-  }
-  if (tp?.connectionPool?.http?.http2MaxRequests) out.maxRequests = tp.connectionPool.http.http2MaxRequests;
-  return out;
-}
-
-/** A DestinationRule's default policy and subsets for one host. */
-export function destinationPolicy(dr: ConfigResource | undefined): { policy: ClusterPolicy; subsets: Subset[] } {
-  if (!dr) return { policy: {}, subsets: [] };
-  const spec = dr.spec as { trafficPolicy?: TrafficPolicy; subsets?: Array<{ name: string; labels?: Record<string, string>; trafficPolicy?: TrafficPolicy }> };
-  const policy = clusterPolicy(spec.trafficPolicy);
-  return { policy, subsets: (spec.subsets ?? []).map((s) => ({ name: s.name, labels: s.labels ?? {}, policy: clusterPolicy(s.trafficPolicy, policy) })) };
 }
 
 function toMatch(m: NonNullable<HttpRoute["match"]>[number] | undefined): RouteMatch {

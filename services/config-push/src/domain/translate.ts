@@ -30,10 +30,11 @@ import {
   virtualInboundListener,
   virtualOutboundListener,
 } from "@isthmus/xds";
+import { clusterHash, hostPolicy, withHashPolicies } from "./cluster-policy.js";
 import type { HostPort, MeshModel } from "./mesh-model.js";
 import { clientMtls, type MtlsMode, peerAuthenticationMode } from "./security.js";
 import { fallbackCluster, type TcpHost, tcpChains, tcpHost } from "./tcp.js";
-import { ConfigError, destinationPolicy, routesFor } from "./traffic.js";
+import { ConfigError, routesFor } from "./traffic.js";
 
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("base64url").slice(0, 16);
 
@@ -216,6 +217,7 @@ function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: 
     out.problems.push({ resource: `VirtualService ${vs?.namespace}/${vs?.name}`, reason: err.message });
     hostRoutes = routesFor(hp.host, hp.port, undefined);
   }
+  hostRoutes = withHashPolicies(hostRoutes, (c) => clusterHash(c, (h) => model.configFor(h).dr));
   if (envoy) {
     if (HTTP_PROTOCOLS.has(hp.protocol)) out.vhost = { name, domains: [hp.host, name], routes: hostRoutes };
     else {
@@ -229,7 +231,7 @@ function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: 
     const strict = modeOf(hp.namespace) === "STRICT";
     for (const e of hp.endpoints) out.servers.push([grpcServerListenerName(e.address, e.targetPort), { ip: e.address, port: e.targetPort, strict }]);
   }
-  const { policy, subsets } = destinationPolicy(dr);
+  const { policy, subsets } = hostPolicy(dr, hp.port, out.problems);
   const mtls = clientMtls(dr, modeOf(hp.namespace));
   const spiffeIds = mtls
     ? [...new Set(hp.endpoints.filter((e) => e.serviceAccount).map((e) => `spiffe://${o.trustDomain}/ns/${hp.namespace}/sa/${e.serviceAccount}`))].sort()
