@@ -11,6 +11,7 @@ export const configKinds = [
   "Sidecar",
   "Gateway",
   "ASMMeshConfig",
+  "ASMLocalRateLimiter",
 ] as const;
 
 export const configResourceV1 = defineEvent({

@@ -147,7 +147,34 @@ const TLS_INSPECTOR = "envoy.extensions.filters.listener.tls_inspector.v3.TlsIns
  * Istio's `virtualInbound` (15006) for one workload: a filter chain per port its services
  * expose, routing to `inbound|<port>||`, with mTLS required when its namespace is STRICT.
  */
-export function virtualInboundListener(ports: Array<{ port: number; cluster: string; tls?: TransportSocket; tcp?: boolean }>): AnyMessage {
+/** A local rate limit: a token bucket of `maxTokens`, refilled with `tokensPerFill` every `fillIntervalMs`. */
+export interface TokenBucket {
+  maxTokens: number;
+  tokensPerFill: number;
+  fillIntervalMs: number;
+  /** One bucket per downstream connection instead of one per proxy. */
+  perConnection?: boolean;
+}
+
+/** Envoy's local_ratelimit filter, enabled and enforced for every request (429 once the bucket is empty). */
+const localRateLimit = (port: number, b: TokenBucket) => ({
+  name: "envoy.filters.http.local_ratelimit",
+  typed_config: toAny("envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit", {
+    stat_prefix: `inbound_${port}_rate_limit`,
+    token_bucket: {
+      max_tokens: b.maxTokens,
+      tokens_per_fill: { value: b.tokensPerFill },
+      fill_interval: { seconds: Math.floor(b.fillIntervalMs / 1000), nanos: (b.fillIntervalMs % 1000) * 1_000_000 },
+    },
+    filter_enabled: { default_value: { numerator: 100, denominator: "HUNDRED" }, runtime_key: "local_rate_limit_enabled" },
+    filter_enforced: { default_value: { numerator: 100, denominator: "HUNDRED" }, runtime_key: "local_rate_limit_enforced" },
+    local_rate_limit_per_downstream_connection: b.perConnection ?? false,
+  }),
+});
+
+export function virtualInboundListener(
+  ports: Array<{ port: number; cluster: string; tls?: TransportSocket; tcp?: boolean; rateLimit?: TokenBucket }>,
+): AnyMessage {
   return toAny("envoy.config.listener.v3.Listener", {
     name: "virtualInbound",
     address: address("0.0.0.0", 15006),
@@ -179,7 +206,7 @@ export function virtualInboundListener(ports: Array<{ port: number; cluster: str
                   },
                 ],
               },
-              http_filters: [router()],
+              http_filters: [...(p.rateLimit ? [localRateLimit(p.port, p.rateLimit)] : []), router()],
               ...ISTIO_HCM,
             }),
       ],

@@ -32,6 +32,7 @@ import {
 } from "@isthmus/xds";
 import { clusterHash, hostPolicy, withHashPolicies } from "./cluster-policy.js";
 import type { HostPort, MeshModel } from "./mesh-model.js";
+import { localRateLimit, rateLimiterProblems } from "./rate-limit.js";
 import { clientMtls, type MtlsMode, peerAuthenticationMode } from "./security.js";
 import { fallbackCluster, type TcpHost, tcpChains, tcpHost } from "./tcp.js";
 import { ConfigError, routesFor } from "./traffic.js";
@@ -47,11 +48,11 @@ export interface View {
   /** The proxies' network: endpoints on other networks are reached through that network's east-west gateway. */
   network: string;
   /** Envoy only: the ports the proxies' own workload serves (their virtualInbound). */
-  inbound: Array<{ port: number; protocol: string; namespace: string }>;
+  inbound: Array<{ port: number; protocol: string; namespace: string; labels?: Record<string, string> }>;
 }
 
 export function viewKey(v: View): string {
-  return `${v.flavour}|${v.network}|${v.inbound.map((p) => `${p.namespace}/${p.port}/${p.protocol}`).join(",")}`;
+  return `${v.flavour}|${v.network}|${v.inbound.map((p) => `${p.namespace}/${p.port}/${p.protocol}${p.labels ? JSON.stringify(p.labels) : ""}`).join(",")}`;
 }
 
 export interface ConfigProblem {
@@ -143,6 +144,7 @@ export function translate(
     if (h.tcp) tcpByPort.set(hp.port, [...(tcpByPort.get(hp.port) ?? []), h.tcp]);
   }
 
+  if (!envoy) problems.push(...rateLimiterProblems(model.allConfigs()));
   for (const [name, l] of serverListeners) {
     listeners.set(name, {
       hash: hash(["sl", name, l.strict]),
@@ -173,12 +175,21 @@ export function translate(
       cluster: inboundCluster(p.port),
       strict: modeOf(p.namespace) === "STRICT",
       tcp: !HTTP_PROTOCOLS.has(p.protocol),
+      rateLimit: HTTP_PROTOCOLS.has(p.protocol)
+        ? localRateLimit(model.allConfigs(), { namespace: p.namespace, port: p.port, labels: p.labels ?? {} })
+        : undefined,
     }));
     listeners.set("virtualInbound", {
       hash: hash(["vi", inbound]),
       build: () =>
         virtualInboundListener(
-          inbound.map((p) => ({ port: p.port, cluster: p.cluster, tcp: p.tcp, ...(p.strict ? { tls: downstreamMtls({ flavour: "envoy" }) } : {}) })),
+          inbound.map((p) => ({
+            port: p.port,
+            cluster: p.cluster,
+            tcp: p.tcp,
+            ...(p.rateLimit ? { rateLimit: p.rateLimit } : {}),
+            ...(p.strict ? { tls: downstreamMtls({ flavour: "envoy" }) } : {}),
+          })),
         ),
     });
     for (const p of inbound) clusters.set(p.cluster, { hash: hash(["ic", p.cluster, p.port]), build: () => inboundStaticCluster(p.cluster, p.port) });
