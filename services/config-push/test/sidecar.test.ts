@@ -1,8 +1,6 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { buildEvent, trustBundleUpdatedV1 } from "@isthmus/events";
 import { HealthServer } from "@isthmus/telemetry";
@@ -12,22 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_FILES, agentRound } from "../../../cli/src/commands/agent.js";
 import { proxyConfig } from "../../../cli/src/commands/proxy-config.js";
 import { type MeshCa, makeRoot, startMeshCa } from "../../cert-authority/test/harness.js";
-import { type Testbed, testbed } from "./testbed.js";
+import { runCli, type Testbed, testbed } from "./testbed.js";
 
 // An Envoy sidecar's view over an mTLS xDS connection: Istio's listener and cluster shapes,
 // SDS for its certificate and roots, and identity checks on who may ask for what.
 const HOST = "helloworld.default.svc.cluster.local";
 const SLEEP = "sidecar~10.1.0.5~sleep-1.default~default.svc.cluster.local";
-
-const CLI = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url));
-/** The `isthmus` CLI as a user runs it: its stdout (stderr on failure) and exit code. */
-function runCli(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ["--conditions=source", "--import", "tsx", CLI, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: err ? `${stdout}${stderr}` : stdout }),
-    );
-  });
-}
 
 let tb: Testbed;
 let ca: MeshCa;

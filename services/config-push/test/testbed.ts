@@ -1,9 +1,25 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1, serviceStateV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
 import { formatViolation, grpcBootstrap } from "@isthmus/xds";
 import { type ConfigPushConfig, type RunningConfigPush, startConfigPush } from "../src/index.js";
+
+const CLI = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url));
+
+/** The `isthmus` CLI as a user runs it: its exit code and output (stdout, then stderr). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--conditions=source", "--import", "tsx", CLI, ...args],
+      { timeout: 30_000, env, cwd: fileURLToPath(new URL("../../../", import.meta.url)) },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    );
+  });
+}
 
 /** Fails when a config-push started with `validateXds` pushed anything Envoy would refuse. */
 export function expectNothingRefused(cp: RunningConfigPush): void {
