@@ -28,6 +28,9 @@ interface FieldPlan {
   /** Set only when present on the wire (oneof member, proto3 optional). */
   presence: boolean;
   deprecated: boolean;
+  /** A message field (its absence is only checked when required). */
+  message: boolean;
+  required: boolean;
 }
 
 interface Plan {
@@ -127,11 +130,14 @@ export function planOf(t: protobuf.Type): Plan {
       field.resolve();
       const rules = fieldRules(field);
       if (rules) checkKnown(rules, `${t.fullName}.${field.name}`);
+      const r = rules as Record<string, Rules | undefined> | undefined;
       return {
         field,
         ...(rules ? { rules } : {}),
         presence: field.partOf !== null && field.partOf !== undefined,
         deprecated: field.options?.deprecated === true,
+        message: field.resolvedType instanceof protobuf.Type,
+        required: Boolean(r?.message?.required || r?.duration?.required || r?.any?.required),
       };
     })
     .filter((f) => f.rules || f.deprecated || f.field.resolvedType instanceof protobuf.Type);
@@ -172,10 +178,20 @@ function pattern(p: string): RegExp {
   return re;
 }
 
+function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++; // a high surrogate starts a pair counted at its low half
+  }
+  return n;
+}
+
 function checkString(ctx: Ctx, path: string, s: string, r: Rules): void {
   if (r.ignore_empty && s === "") return;
-  const chars = [...s].length;
-  const bytes = Buffer.byteLength(s, "utf8");
+  // Counted only when a rule needs them (most string rules are patterns or header regexes).
+  const chars = r.len !== undefined || r.min_len !== undefined || r.max_len !== undefined ? codePoints(s) : 0;
+  const bytes = r.len_bytes !== undefined || r.min_bytes !== undefined || r.max_bytes !== undefined ? Buffer.byteLength(s, "utf8") : 0;
   const bad = (rule: string, msg: string) => report(ctx, path, `string.${rule}`, `${msg} (got ${show(s.length > 80 ? `${s.slice(0, 80)}…` : s)})`);
   if (r.const !== undefined && s !== r.const) bad("const", `must equal ${show(r.const)}`);
   if (r.len !== undefined && chars !== num(r.len)) bad("len", `must be ${num(r.len)} characters`);
@@ -385,6 +401,9 @@ export function checkMessage(ctx: Ctx, path: string, t: protobuf.Type, m: Msg): 
     const f = fp.field;
     const r = fp.rules;
     const v = m[f.name];
+    // Most message fields are unset: nothing to check, so no path is built for them.
+    if (fp.message && !f.repeated && !f.map && !fp.required && (v === null || v === undefined)) continue;
+    if (f.repeated && !r && !(v as unknown[] | undefined)?.length) continue;
     const where = at(f.name);
     if (f.repeated) {
       const items = (v as unknown[] | undefined) ?? [];
@@ -423,8 +442,7 @@ export function checkMessage(ctx: Ctx, path: string, t: protobuf.Type, m: Msg): 
       }
       continue;
     }
-    const message = f.resolvedType instanceof protobuf.Type;
-    const set = message || fp.presence ? has(m, f.name) : true;
+    const set = fp.message || fp.presence ? has(m, f.name) : true;
     if (fp.deprecated && has(m, f.name)) report(ctx, where, "deprecated", "is deprecated in Envoy's API (accepted, with a warning)", "warning");
     if (fp.presence && !set) continue;
     checkValue(ctx, where, f, v ?? f.typeDefault, r, set);
