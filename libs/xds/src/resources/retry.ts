@@ -27,15 +27,16 @@ export function parseRetryOn(retryOn: string): { on: string; codes: number[] } {
 /**
  * An Envoy retry policy as Istio builds it (route/retry/retry.go ConvertPolicy): no
  * `retries` gives the default policy; `attempts: 0` none; otherwise the default with the
- * VirtualService's fields over it.
+ * VirtualService's fields over it. A route that hashes to its host (`hashing`) does not
+ * steer retries away from the previous host, as Istio's DefaultConsistentHashPolicy.
  */
-export function envoyRetryPolicy(r: RouteAction["retry"]): Record<string, unknown> | undefined {
+export function envoyRetryPolicy(r: RouteAction["retry"], hashing = false): Record<string, unknown> | undefined {
   if (r && r.attempts <= 0) return undefined;
   const out: Record<string, unknown> = {
     retry_on: ISTIO_RETRY_ON,
     num_retries: { value: r?.attempts ?? ISTIO_RETRY_ATTEMPTS },
     retriable_status_codes: ISTIO_RETRIABLE_STATUS_CODES,
-    retry_host_predicate: [previousHostsPredicate()],
+    ...(hashing ? {} : { retry_host_predicate: [previousHostsPredicate()] }),
     host_selection_retry_max_attempts: ISTIO_HOST_SELECTION_RETRY_MAX_ATTEMPTS,
   };
   if (!r) return out;

@@ -108,7 +108,7 @@ function envoyAction(a: RouteAction, flavour: "grpc" | "envoy"): Record<string, 
     const timeout = a.timeoutMs !== undefined ? duration(a.timeoutMs) : ISTIO_ROUTE_TIMEOUT;
     route.timeout = timeout;
     route.max_stream_duration = { grpc_timeout_header_max: timeout };
-    const retry = envoyRetryPolicy(a.retry);
+    const retry = envoyRetryPolicy(a.retry, a.hash !== undefined);
     if (retry) route.retry_policy = retry;
   } else {
     if (a.timeoutMs !== undefined) route.max_stream_duration = { max_stream_duration: duration(a.timeoutMs) };
