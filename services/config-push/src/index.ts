@@ -8,6 +8,7 @@ export * from "./domain/cluster-policy.js";
 export * from "./domain/mesh-model.js";
 export * from "./domain/proxy.js";
 export * from "./domain/security.js";
+export * from "./domain/support.js";
 export * from "./domain/sync-state.js";
 export * from "./domain/traffic.js";
 export * from "./domain/translate.js";

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_FILES, agentRound } from "../../../cli/src/commands/agent.js";
 import { proxyConfig } from "../../../cli/src/commands/proxy-config.js";
 import { type MeshCa, makeRoot, startMeshCa } from "../../cert-authority/test/harness.js";
-import { runCli, type Testbed, testbed } from "./testbed.js";
+import { configApplied, runCli, type Testbed, testbed } from "./testbed.js";
 
 // An Envoy sidecar's view over an mTLS xDS connection: Istio's listener and cluster shapes,
 // SDS for its certificate and roots, and identity checks on who may ask for what.
@@ -97,6 +97,7 @@ beforeAll(async () => {
   const bundle = buildEvent(trustBundleUpdatedV1, tb.fx.mesh, { trustDomain: "cluster.local", roots, version: 1 }, { source: "test/ca" });
   await tb.pub.publish(bundle.subject, bundle.event);
   await tb.publishConfig("PeerAuthentication", "default", { mtls: { mode: "STRICT" } });
+  await configApplied(tb.cp, "PeerAuthentication", "default");
   await tb.publishService("helloworld", [{ port: 5000, address: "10.1.0.7", serviceAccount: "helloworld" }]);
   await tb.publishService("sleep", [{ port: 8080, address: "10.1.0.5", pod: "sleep-1", serviceAccount: "sleep" }]);
   http = new HealthServer();

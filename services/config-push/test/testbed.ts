@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1, serviceStateV1 } from "@isthmus/events";
-import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
+import { type MeshFixture, meshFixture, testNatsUrl, waitFor } from "@isthmus/testing";
 import { formatViolation, grpcBootstrap } from "@isthmus/xds";
 import { type ConfigPushConfig, type RunningConfigPush, startConfigPush } from "../src/index.js";
 
@@ -19,6 +19,15 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
     );
   });
+}
+
+/** Resolves once config-push has admitted a configuration object into its model (admission runs before it is translated). */
+export function configApplied(cp: RunningConfigPush, kind: string, name: string, namespace = "default"): Promise<void> {
+  return waitFor(
+    () => [...cp.model.allConfigs()].some((c) => c.kind === kind && c.name === name && c.namespace === namespace),
+    20_000,
+    `${kind} ${namespace}/${name} admitted`,
+  );
 }
 
 /** Fails when a config-push started with `validateXds` pushed anything Envoy would refuse. */

@@ -187,21 +187,6 @@ export function destinationPolicy(dr: ConfigResource | undefined, port?: number)
   };
 }
 
-/** destinationPolicy, or — when the DestinationRule cannot be honoured — no policy and the reason. */
-export function hostPolicy(
-  dr: ConfigResource | undefined,
-  port: number,
-  problems: Array<{ resource: string; reason: string }>,
-): ReturnType<typeof destinationPolicy> {
-  try {
-    return destinationPolicy(dr, port);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push({ resource: `DestinationRule ${dr?.namespace}/${dr?.name}`, reason: err.message });
-    return destinationPolicy(undefined);
-  }
-}
-
 /**
  * Routes with the consistent-hash key of their (first) destination's DestinationRule:
  * Envoy and gRPC hash per route, so the key a DestinationRule sets goes on every route to it.

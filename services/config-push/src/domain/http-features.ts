@@ -96,14 +96,25 @@ export function httpFeatures(
     ...(http.mirrors ?? []).map((m) => ({ destination: m.destination, percentage: m.percentage })),
   ];
   if (mirrors.length) out.mirrors = mirrors.map((m) => ({ cluster: o.cluster(m.destination), percent: m.percentage?.value ?? 100 }));
-  if (http.headers?.request || http.headers?.response) out.headers = http.headers;
+  // Copied field by field: the route is hashed, and only what is honoured may be read.
+  const ops = (h: HeaderOps | undefined): HeaderOps | undefined =>
+    h && { ...(h.set ? { set: { ...h.set } } : {}), ...(h.add ? { add: { ...h.add } } : {}), ...(h.remove ? { remove: [...h.remove] } : {}) };
+  const request = ops(http.headers?.request);
+  const response = ops(http.headers?.response);
+  if (request || response) out.headers = { ...(request ? { request } : {}), ...(response ? { response } : {}) };
   if ((http.route ?? []).some((r) => "headers" in r))
     throw new ConfigError("route[].headers (per-destination header operations) are not supported; use http[].headers");
   const c = http.corsPolicy;
   if (c) {
     const origins: StringMatch[] = c.allowOrigins ?? (c.allowOrigin ?? []).map((exact) => ({ exact }));
     out.cors = {
-      allowOrigins: origins.map((m) => (m.regex !== undefined ? { regex: checkRegex(m.regex, "corsPolicy.allowOrigins.regex") } : m)),
+      allowOrigins: origins.map((m) =>
+        m.exact !== undefined
+          ? { exact: m.exact }
+          : m.prefix !== undefined
+            ? { prefix: m.prefix }
+            : { regex: checkRegex(m.regex ?? ".*", "corsPolicy.allowOrigins.regex") },
+      ),
       ...(c.allowMethods ? { allowMethods: c.allowMethods } : {}),
       ...(c.allowHeaders ? { allowHeaders: c.allowHeaders } : {}),
       ...(c.exposeHeaders ? { exposeHeaders: c.exposeHeaders } : {}),
