@@ -228,7 +228,8 @@ export function buildProgram(): Command {
     .argument("<proxy-id>", "the proxy's xDS node id")
     .option("--url <url>", "config-push's HTTP (health/debug) address", process.env.ISTHMUS_CONFIG_PUSH_URL ?? "http://127.0.0.1:15014")
     .addOption(new Option("-o, --output <format>", "output").choices(["table", "json"]).default("table"))
-    .action((kind: ConfigKind, proxy: string, o: { url: string; output: "table" | "json" }) => proxyConfig({ kind, proxy, ...o }));
+    .option("--validate", "check every resource of the proxy against Envoy's constraints instead (exit 1 on a violation)")
+    .action((kind: ConfigKind, proxy: string, o: { url: string; output: "table" | "json"; validate?: boolean }) => proxyConfig({ kind, proxy, ...o }));
 
   program
     .command("agent")

@@ -10,9 +10,15 @@ import { describe, expect, it } from "vitest";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+/** The demo client's xDS node id (cli/src/commands/up.ts). */
+const DEMO_CLIENT = "sidecar~127.0.0.1~sleep-local.default~default.svc.cluster.local";
 
 /** `isthmus up` as a user runs it: until both demo versions have answered, then Ctrl-C; its output and exit code. */
-async function runUp(args: string[], env: NodeJS.ProcessEnv): Promise<{ out: string; code: unknown }> {
+async function runUp(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  whileUp?: (out: string) => Promise<unknown>,
+): Promise<{ out: string; code: unknown; during?: unknown }> {
   const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", ...args], { cwd: repoRoot, env });
   let out = "";
   p.stdout.on("data", (b) => {
@@ -23,9 +29,10 @@ async function runUp(args: string[], env: NodeJS.ProcessEnv): Promise<{ out: str
   });
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && !(out.includes("Hello version: v1") && out.includes("Hello version: v2"))) await new Promise((r) => setTimeout(r, 200));
+  const during = whileUp ? await whileUp(out).catch((err: unknown) => err) : undefined;
   p.kill("SIGINT");
   const code = await new Promise((r) => p.once("exit", r));
-  return { out, code };
+  return { out, code, during };
 }
 
 describe("isthmus up (what npm start runs)", () => {
@@ -34,7 +41,28 @@ describe("isthmus up (what npm start runs)", () => {
     const dir = join(mkdtempSync(join(tmpdir(), "isthmus-up-")), "state");
     const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
     delete env.DATABASE_URL; // embedded databases in the stack's own directory, as on a fresh machine
-    const { out, code } = await runUp(["--mesh", mesh, "--dir", dir, "--health-port", "0"], env);
+    // While it runs: what the demo client was given passes Envoy's constraints (`isthmus proxy-config --validate`, as printed).
+    const validate = (out: string) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const url = /proxy-config all <proxy-id> --url (\S+)/.exec(out)?.[1] ?? "";
+        const args = ["--conditions=source", "--import", "tsx", main, "proxy-config", "all", DEMO_CLIENT, "--url", url, "--validate"];
+        const v = spawn(process.execPath, args, { cwd: repoRoot, env });
+        let stdout = "";
+        v.stdout.on("data", (b) => {
+          stdout += b;
+        });
+        v.stderr.on("data", (b) => {
+          stdout += b;
+        });
+        v.once("exit", (code) => resolve({ code, stdout }));
+      });
+    const { out, code, during } = await runUp(["--mesh", mesh, "--dir", dir, "--health-port", "0"], env, validate);
+    expect(during).toEqual({
+      code: 0,
+      stdout: expect.stringMatching(/^\d+ resources checked against Envoy's constraints: 0 violation\(s\), \d+ warning\(s\)\n$/m),
+    });
+    // Its listener, route configuration, cluster and endpoints at least.
+    expect(Number(/^(\d+) resources checked/m.exec((during as { stdout: string }).stdout)?.[1])).toBeGreaterThanOrEqual(4);
     expect(out).toMatch(/Isthmus local stack — mesh/);
     expect(out).toMatch(/discovery\s+clusters: cluster-1, cluster-2/);
     expect(out).toMatch(/Hello version: v1, instance: helloworld-v1-local/);

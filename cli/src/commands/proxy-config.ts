@@ -1,3 +1,5 @@
+import { formatViolation, resourcesOfConfigDump, validateXds } from "@isthmus/xds";
+
 /** `isthmus proxy-config <kind> <proxy-id>`: what config-push serves a proxy, like `istioctl proxy-config`. */
 export type ConfigKind = "cluster" | "listener" | "route" | "endpoint" | "secret" | "all";
 
@@ -99,13 +101,30 @@ export function table(t: { header: Row; rows: Row[] }): string[] {
   return [line(t.header), ...t.rows.map(line)];
 }
 
+/**
+ * Every resource of the dump checked against what Envoy enforces (its protos' validate rules
+ * and the code rules of libs/xds validate). Throws when one would be refused.
+ */
+function validate(body: Dump, out: (s: string) => void): void {
+  const resources = resourcesOfConfigDump(body);
+  const found = validateXds(resources);
+  const errors = found.filter((v) => v.severity === "error").length;
+  for (const v of found) out(formatViolation(v));
+  out(`${resources.length} resources checked against Envoy's constraints: ${errors} violation(s), ${found.length - errors} warning(s)`);
+  if (errors) throw new Error(`${errors} resource constraint violation(s): Envoy would refuse this configuration`);
+}
+
 export async function proxyConfig(
-  o: { kind: ConfigKind; proxy: string; url: string; output?: "table" | "json" },
+  o: { kind: ConfigKind; proxy: string; url: string; output?: "table" | "json"; validate?: boolean },
   out: (s: string) => void = (s) => process.stdout.write(`${s}\n`),
 ): Promise<void> {
   const res = await fetch(`${o.url.replace(/\/$/, "")}/debug/config_dump?proxyID=${encodeURIComponent(o.proxy)}`);
   const body = (await res.json()) as Dump & { error?: string };
   if (!res.ok) throw new Error(body.error ?? `config-push answered ${res.status}`);
+  if (o.validate) {
+    validate(body, out);
+    return;
+  }
   const kinds = o.kind === "all" ? (Object.keys(DUMP_OF) as Array<Exclude<ConfigKind, "all">>) : [o.kind];
   if (o.output === "json") {
     out(JSON.stringify(o.kind === "all" ? body : entries(body, o.kind as Exclude<ConfigKind, "all">), null, 2));

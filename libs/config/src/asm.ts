@@ -53,3 +53,26 @@ export const asmPvlConfigSchema = z.looseObject({ spec: pvlSpecSchema });
 export const ASM_SUPPORT = {
   ASMPvlConfig: { fields: ["spec.**"] },
 } as const;
+const fillInterval = z.union([z.string().min(1), z.looseObject({ seconds: z.number().int().min(0).optional(), nanos: z.number().int().min(0).optional() })]);
+
+/**
+ * ASM's ASMLocalRateLimiter (istio.alibabacloud.com/v1beta1, namespaced): a workload
+ * selector and per-port token buckets; config-push turns it into Envoy's local_ratelimit
+ * filter (services/config-push/src/domain/rate-limit.ts).
+ */
+export const asmLocalRateLimiterSchema = z.looseObject({
+  spec: z.looseObject({
+    workloadSelector: z.looseObject({ labels: z.record(z.string(), z.string()) }).optional(),
+    isGateway: z.boolean().optional(),
+    configs: z
+      .array(
+        z.looseObject({
+          match: z
+            .looseObject({ vhost: z.looseObject({ name: z.string().optional(), port: z.number().int().min(1).max(65535).optional() }).optional() })
+            .optional(),
+          limit: z.looseObject({ fill_interval: fillInterval, quota: z.number().int().min(1), per_downstream_connection: z.boolean().optional() }),
+        }),
+      )
+      .min(1),
+  }),
+});

@@ -1,5 +1,5 @@
 import { type ConfigKindKey, configKinds } from "@isthmus/events";
-import { asmMeshConfigSchema, asmPvlConfigSchema, type SchemaIssue, zodIssues } from "./asm.js";
+import { asmLocalRateLimiterSchema, asmMeshConfigSchema, asmPvlConfigSchema, type SchemaIssue, zodIssues } from "./asm.js";
 
 /** Checks one object against its kind's published schema; resolves to the violations (empty when valid). */
 export type SchemaCheck = (obj: Record<string, unknown>) => Promise<SchemaIssue[]>;
@@ -236,6 +236,15 @@ export const KINDS: readonly KindInfo[] = [
     namespaced: false,
     shortNames: [],
     versions: { v1beta1: async (o) => zodIssues(asmPvlConfigSchema, o) },
+  },
+  {
+    key: "ASMLocalRateLimiter",
+    group: "istio.alibabacloud.com",
+    kind: "ASMLocalRateLimiter",
+    plural: "asmlocalratelimiters",
+    namespaced: true,
+    shortNames: [],
+    versions: { v1beta1: async (o) => zodIssues(asmLocalRateLimiterSchema, o) },
   },
   {
     key: "GatewayClass.gateway.networking.k8s.io",

@@ -11,3 +11,4 @@ export * from "./tcp.js";
 export * from "./tcp-relay.js";
 export * from "./wait.js";
 export * from "./wan-link.js";
+export * from "./xds.js";

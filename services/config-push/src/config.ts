@@ -7,7 +7,8 @@ import type { ConfigPushConfig } from "./service.js";
  * SCOPE_CLUSTERS (comma list: serve only these clusters' services), TRUST_DOMAIN,
  * REMOTE_CONTROL_PLANE_FOR (comma list: run as these clusters' remote control plane on a
  * leaf node), SDS_CERT_DIR, PUSH_CONCURRENCY, XDS_TLS_CERT + XDS_TLS_KEY + XDS_TLS_CA (mTLS on the
- * xDS listener; XDS_PLAINTEXT_PORT keeps a plaintext one next to it), NATS_*.
+ * xDS listener; XDS_PLAINTEXT_PORT keeps a plaintext one next to it), VALIDATE_XDS=1 (check what is
+ * pushed against Envoy's constraints and log violations), NATS_*.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigPushConfig {
   const tls =
@@ -40,6 +41,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigPushC
     ...(env.SDS_CERT_DIR ? { sdsCertDir: env.SDS_CERT_DIR } : {}),
     ...(env.PUSH_CONCURRENCY ? { maxConcurrentPushes: Number(env.PUSH_CONCURRENCY) } : {}),
     ...(tls ? { tls } : {}),
+    ...(env.VALIDATE_XDS === "1" ? { validateXds: true } : {}),
     ...(tls && env.XDS_PLAINTEXT_PORT ? { plaintextPort: Number(env.XDS_PLAINTEXT_PORT) } : {}),
   };
 }

@@ -8,6 +8,7 @@ export * from "./adapters/sotw-stream.js";
 export * from "./adapters/subscriptions.js";
 export * from "./adapters/xds-limits.js";
 export * from "./config.js";
+export * from "./domain/cluster-policy.js";
 export * from "./domain/mesh-model.js";
 export * from "./domain/proxy.js";
 export * from "./domain/security.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
 import type { ClusterAccess } from "@isthmus/k8s";
-import type { SnapshotCache } from "@isthmus/xds";
+import type { SnapshotCache, Violation } from "@isthmus/xds";
 import { AdsServer } from "./adapters/ads-server.js";
 import { ConfigWatcher } from "./adapters/config-watcher.js";
 import { debugRoutes } from "./adapters/debug.js";
@@ -63,6 +63,8 @@ export interface ConfigPushConfig {
    * the control plane. Proxies there are identified by their node id alone.
    */
   plaintextPort?: number;
+  /** Check every pushed view against Envoy's constraints (libs/xds validate) and log what breaks them. */
+  validateXds?: boolean;
   log?: BusLogger;
 }
 
@@ -77,6 +79,8 @@ export interface RunningConfigPush {
   ads: AdsServer;
   /** /debug/syncz and /debug/config_dump, to mount on the service's HTTP server. */
   debug: ReturnType<typeof debugRoutes>;
+  /** With `validateXds`: every Envoy constraint violation found in what was pushed so far (the first 1,000). */
+  xdsViolations: Violation[];
   /** Resolves once the model has caught up with the stream and the first snapshot is built. */
   ready: Promise<void>;
   stop(): Promise<void>;
@@ -98,6 +102,14 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     ...(c.xdsLimits ? { limits: c.xdsLimits } : {}),
   });
   views.onChange = (cache, types) => ads.push(cache, types);
+  const xdsViolations: Violation[] = [];
+  if (c.validateXds)
+    views.onViolations = (found) => {
+      for (const v of found) {
+        if (v.severity === "error") log.error({ resource: v.resource, path: v.path, rule: v.rule }, `xDS resource breaks an Envoy constraint: ${v.message}`);
+        if (xdsViolations.length < 1_000) xdsViolations.push(v);
+      }
+    };
   const creds = c.tls
     ? grpc.experimental.createCertificateProviderServerCredentials(
         new grpc.experimental.FileWatcherCertificateProvider({
@@ -174,6 +186,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     plaintextPort,
     cache: views.defaultCache,
     views,
+    xdsViolations,
     model,
     ads,
     debug: debugRoutes(ads, instance),

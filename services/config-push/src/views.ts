@@ -1,4 +1,4 @@
-import { EncodeMemo, SnapshotCache, type TypeUrl } from "@isthmus/xds";
+import { EncodeMemo, SnapshotCache, TYPE, type TypeUrl, type Violation, validateXds } from "@isthmus/xds";
 import type { MeshModel } from "./domain/mesh-model.js";
 import type { ProxyInfo } from "./domain/proxy.js";
 import { type ConfigProblem, DEFAULT_TRANSLATE, type HostMemo, type TranslateOptions, translate, type View, viewKey } from "./domain/translate.js";
@@ -24,6 +24,12 @@ export class Views {
   private built = false;
   /** Told after a rebuild which types of which cache changed. */
   onChange: (cache: SnapshotCache, types: TypeUrl[]) => void = () => {};
+  /**
+   * When set, every view that changed is checked against Envoy's constraints after a
+   * rebuild (the whole view: references between resources are part of the check) and the
+   * violations, each once, handed here. Off the push path unless asked for (VALIDATE_XDS=1).
+   */
+  onViolations: ((v: Violation[]) => void) | undefined;
 
   constructor(
     private readonly model: MeshModel,
@@ -73,6 +79,21 @@ export class Views {
     return changed;
   }
 
+  private validate(changes: Array<[SnapshotCache, TypeUrl[]]>): void {
+    const seen = new Set<string>();
+    const found: Violation[] = [];
+    for (const [cache, types] of changes) {
+      if (!types.length) continue;
+      for (const v of validateXds(Object.values(TYPE).flatMap((t) => cache.get(t).map((r) => r.any)))) {
+        const k = `${v.resource}|${v.path}|${v.rule}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        found.push(v);
+      }
+    }
+    if (found.length) this.onViolations?.(found);
+  }
+
   /** Rebuild every view from the model, then tell who changed. Problems are reported once, from the default view. */
   rebuild(): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
@@ -84,6 +105,7 @@ export class Views {
     }
     this.memo.sweep();
     this.built = true;
+    if (this.onViolations) this.validate(changes);
     for (const [cache, types] of changes) {
       if (!types.length) continue;
       cache.publish(types);

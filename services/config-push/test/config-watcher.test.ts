@@ -121,12 +121,13 @@ describe("the CONFIG producer (Istio CRDs on the config cluster)", () => {
       apiVersion: "networking.istio.io/v1",
       kind: "VirtualService",
       metadata: { name: "mirrored", namespace: "default" },
-      spec: { hosts: ["ratings"], http: [{ route: [{ destination: { host: "nowhere" } }], mirror: { host: "reviews" } }] },
+      // (match.method: still not honoured; mirror now is.)
+      spec: { hosts: ["ratings"], http: [{ match: [{ method: { exact: "GET" } }], route: [{ destination: { host: "nowhere" } }] }] },
     });
     await waitFor(async () => (await status("mirrored")).length >= 2, 10_000, "warnings on the valid object");
     expect(await status("mirrored")).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ type: { code: "ISM0003", name: "UnsupportedField" }, level: "WARNING", field: "spec.http[0].mirror" }),
+        expect.objectContaining({ type: { code: "ISM0003", name: "UnsupportedField" }, level: "WARNING", field: "spec.http[0].match[0].method" }),
         expect.objectContaining({
           type: { code: "IST0101", name: "ReferencedResourceNotFound" },
           level: "ERROR",

@@ -1,10 +1,11 @@
 import type * as grpc from "@grpc/grpc-js";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, serviceStateV1 } from "@isthmus/events";
-import { type MeshFixture, meshFixture, testNatsUrl, waitFor } from "@isthmus/testing";
-import { adsClient, TYPE } from "@isthmus/xds";
+import { expectValidXds, type MeshFixture, meshFixture, testNatsUrl, waitFor } from "@isthmus/testing";
+import { adsClient, fromAny, resourcesOfConfigDump, TYPE } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningConfigPush, startConfigPush } from "../src/index.js";
+import { configDump, type RunningConfigPush, type ServiceState, startConfigPush } from "../src/index.js";
+import { expectNothingRefused } from "./testbed.js";
 
 let fx: MeshFixture;
 let cp: RunningConfigPush;
@@ -13,11 +14,11 @@ let pub: Publisher;
 interface DeltaResponse {
   type_url: string;
   nonce: string;
-  resources: Array<{ name: string; version: string }>;
+  resources: Array<{ name: string; version: string; resource: { type_url: string; value: Buffer } }>;
   removed_resources: string[];
 }
 
-async function publishService(name: string, ips: string[]) {
+async function publishService(name: string, ips: string[], port: ServiceState["ports"][number] = { name: "grpc", port: 8080, protocol: "GRPC" }) {
   const e = buildEvent(
     serviceStateV1,
     fx.mesh,
@@ -26,10 +27,10 @@ async function publishService(name: string, ips: string[]) {
       namespace: "default",
       name,
       hostname: `${name}.default.svc.cluster.local`,
-      ports: [{ name: "grpc", port: 8080, protocol: "GRPC" }],
+      ports: [port],
       endpoints: ips.map((address) => ({
         address,
-        ports: { grpc: 8080 },
+        ports: { [port.name]: port.port },
         ready: true,
         serving: true,
         terminating: false,
@@ -73,12 +74,20 @@ beforeAll(async () => {
   pub = new Publisher(fx.bus.js);
   await publishService("a", ["10.0.0.1"]);
   await publishService("b", ["10.0.0.2"]);
-  cp = await startConfigPush({ mesh: fx.mesh, bus: { servers: testNatsUrl(), waitOnFirstConnect: false }, host: "127.0.0.1", port: 0, debounceMs: 20 });
+  cp = await startConfigPush({
+    mesh: fx.mesh,
+    bus: { servers: testNatsUrl(), waitOnFirstConnect: false },
+    host: "127.0.0.1",
+    port: 0,
+    debounceMs: 20,
+    validateXds: true,
+  });
   await cp.ready;
 });
 afterAll(async () => {
   await cp.stop();
   await fx.dispose();
+  expectNothingRefused(cp);
 });
 
 describe("delta ADS", () => {
@@ -98,7 +107,7 @@ describe("delta ADS", () => {
         .find((r) => r.type_url === TYPE.cluster)
         ?.resources.map((r) => r.name)
         .sort(),
-    ).toEqual(["PassthroughCluster", A, B]); // an Envoy sidecar: Istio's PassthroughCluster too
+    ).toEqual(["BlackHoleCluster", "PassthroughCluster", A, B]); // an Envoy sidecar: Istio's PassthroughCluster and BlackHoleCluster too
     expect(
       p.got
         .find((r) => r.type_url === TYPE.endpoint)
@@ -133,5 +142,32 @@ describe("delta ADS", () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(again.got).toEqual([]);
     again.close();
+  });
+
+  it("gives a sidecar TCP listeners for a TCP service, and its config dump passes Envoy's constraints", async () => {
+    await publishService("db", ["10.0.5.1"], { name: "tcp", port: 5432, protocol: "TCP" });
+    const DB = "outbound|5432||db.default.svc.cluster.local";
+    const p = deltaProxy();
+    p.subscribe(TYPE.listener);
+    p.subscribe(TYPE.cluster);
+    const names = (type: string) => p.got.filter((r) => r.type_url === type).flatMap((r) => r.resources.map((x) => x.name));
+    await waitFor(() => names(TYPE.listener).includes("0.0.0.0_5432") && names(TYPE.cluster).includes(DB), 10_000, "the TCP listener and cluster");
+    // What Envoy then asks for: the routes its HTTP listeners name and its clusters' endpoints.
+    p.subscribe(TYPE.route, ["8080"]);
+    p.subscribe(
+      TYPE.endpoint,
+      names(TYPE.cluster).filter((n) => n.startsWith("outbound|")),
+    );
+    await waitFor(() => names(TYPE.route).includes("8080") && names(TYPE.endpoint).includes(DB), 10_000, "RDS and EDS");
+
+    const listener = p.got.flatMap((r) => r.resources).find((r) => r.name === "0.0.0.0_5432");
+    const tcp = fromAny(listener?.resource as never) as { filter_chains: Array<{ filters: Array<{ typed_config: { type_url: string; value: Buffer } }> }> };
+    expect(tcp.filter_chains.map((c) => fromAny(c.filters[0]?.typed_config as never))).toEqual([{ stat_prefix: DB, cluster: DB }]);
+
+    const dump = configDump(cp.ads, "sidecar~10.0.0.9~envoy-1.default~default.svc.cluster.local") as { configs: Array<Record<string, unknown>> };
+    const resources = resourcesOfConfigDump(JSON.parse(JSON.stringify(dump)));
+    expect(resources.length).toBe(new Set(p.got.flatMap((r) => r.resources.map((x) => `${r.type_url} ${x.name}`))).size);
+    expectValidXds(resources);
+    p.close();
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_FILES, agentRound } from "../../../cli/src/commands/agent.js";
 import { type MeshCa, makeRoot, startMeshCa } from "../../cert-authority/test/harness.js";
 import { GreeterClient, greeter, sayHello } from "./helloworld.js";
-import { type Testbed, testbed } from "./testbed.js";
+import { configApplied, type Testbed, testbed } from "./testbed.js";
 
 // Proxyless mTLS as Istio does it: certificates from cert-authority written by `isthmus
 // agent`, read by gRPC's file_watcher certificate provider; config-push tells servers to
@@ -68,6 +68,7 @@ describe("mTLS between proxyless gRPC workloads with certificates from cert-auth
     stops.push(() => server.forceShutdown());
 
     await tb.publishConfig("PeerAuthentication", "default", { mtls: { mode: "STRICT" } });
+    await configApplied(tb.cp, "PeerAuthentication", "default");
     await tb.publishService("helloworld", [{ port, serviceAccount: "helloworld", labels: { app: "helloworld", version: "v1" } }]);
     await new Promise<void>((resolve, reject) =>
       server.bindAsync(`127.0.0.1:${port}`, new XdsServerCredentials(grpc.ServerCredentials.createInsecure()), (e) => (e ? reject(e) : resolve())),

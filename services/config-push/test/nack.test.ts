@@ -1,13 +1,12 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { eventSubject, proxyStatusV1 } from "@isthmus/events";
+import { HealthServer } from "@isthmus/telemetry";
 import { testNatsUrl, waitFor } from "@isthmus/testing";
 import { TYPE } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncState } from "../src/index.js";
 import { GreeterClient, helloworldServer, sayHello } from "./helloworld.js";
-import { type Testbed, testbed } from "./testbed.js";
+import { runCli, type Testbed, testbed } from "./testbed.js";
 
 let tb: Testbed;
 const servers: Array<{ stop(): void }> = [];
@@ -48,6 +47,9 @@ describe("a resource the client NACKs", () => {
     expect(rds?.nacked).toBe(tb.cp.cache.version(TYPE.route));
     expect(rds?.acked).not.toBe(rds?.nacked);
     expect(rds?.error).toBeTruthy();
+    // The Envoy-constraint validator saw it coming (and the testbed would fail on it otherwise).
+    expect(tb.cp.xdsViolations.map((v) => [v.resource, v.rule])).toEqual([[`RouteConfiguration ${HOST}:5000`, "envoy.route.weights"]]);
+    tb.cp.xdsViolations.length = 0;
     // Still on the last good config: calls keep working.
     for (let i = 0; i < 20; i++) expect(await sayHello(client)).toContain("v1");
 
@@ -62,21 +64,22 @@ describe("a resource the client NACKs", () => {
       "NACK on the PUSH stream",
     );
     expect(syncState(rds)).toBe("NACKED");
-    const cli = spawn(
-      process.execPath,
-      ["--conditions=source", "--import", "tsx", fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url)), "proxy-status", "--mesh", tb.fx.mesh],
-      {
-        cwd: fileURLToPath(new URL("../../../", import.meta.url)),
-        env: { ...process.env, NATS_URL: testNatsUrl() },
-      },
-    );
-    let out = "";
-    cli.stdout.on("data", (b) => {
-      out += b;
-    });
-    await new Promise((r) => cli.once("exit", r));
+    const { out } = await runCli(["proxy-status", "--mesh", tb.fx.mesh], { ...process.env, NATS_URL: testNatsUrl() });
     expect(out).toMatch(new RegExp(`${NODE.replace(/[.~]/g, "\\$&")}\\s+SYNCED\\s+SYNCED\\s+SYNCED\\s+NACKED\\s+config-push-a`));
     expect(out).toMatch(/RDS NACK: /);
+
+    // `isthmus proxy-config --validate` names what Envoy would refuse, and fails.
+    const http = new HealthServer();
+    for (const [path, h] of Object.entries(tb.cp.debug)) http.addRoute(path, h);
+    const port = await http.listen();
+    const checked = await runCli(["proxy-config", "all", NODE, "--url", `http://127.0.0.1:${port}`, "--validate"]);
+    await http.close();
+    expect(checked.code).toBe(1);
+    expect(checked.out).toContain(
+      `RouteConfiguration ${HOST}:5000: virtual_hosts[0].routes[0].route.weighted_clusters.clusters: the weights of a weighted_clusters must sum to more than 0 [envoy.route.weights]`,
+    );
+    expect(checked.out).toMatch(/resources checked against Envoy's constraints: 1 violation\(s\)/);
+    expect(checked.out).toMatch(/isthmus: 1 resource constraint violation\(s\): Envoy would refuse this configuration/);
     client.close();
   });
 });

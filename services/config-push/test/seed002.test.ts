@@ -7,6 +7,7 @@ import { grpcBootstrap } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningConfigPush, startConfigPush } from "../src/index.js";
 import { GreeterClient, helloworldServer, sayHello } from "./helloworld.js";
+import { expectNothingRefused } from "./testbed.js";
 
 let fx: MeshFixture;
 let cp: RunningConfigPush;
@@ -42,7 +43,14 @@ function state(cluster: string, network: string, zone: string, endpoints: Array<
 
 beforeAll(async () => {
   fx = await meshFixture("xds");
-  cp = await startConfigPush({ mesh: fx.mesh, bus: { servers: testNatsUrl(), waitOnFirstConnect: false }, host: "127.0.0.1", port: 0, debounceMs: 100 });
+  cp = await startConfigPush({
+    mesh: fx.mesh,
+    bus: { servers: testNatsUrl(), waitOnFirstConnect: false },
+    host: "127.0.0.1",
+    port: 0,
+    debounceMs: 100,
+    validateXds: true,
+  });
   await cp.ready;
   process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcBootstrap({
     server: `127.0.0.1:${cp.port}`,
@@ -55,6 +63,7 @@ afterAll(async () => {
   for (const s of servers) s.stop();
   await cp.stop();
   await fx.dispose();
+  expectNothingRefused(cp);
 });
 
 describe("config-push serving proxyless gRPC through @grpc/grpc-js-xds (seed 002)", () => {

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { buildEvent, trustBundleUpdatedV1 } from "@isthmus/events";
 import { HealthServer } from "@isthmus/telemetry";
-import { waitFor } from "@isthmus/testing";
+import { expectValidXds, waitFor } from "@isthmus/testing";
 import { adsClient, fromAny, TYPE } from "@isthmus/xds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_FILES, agentRound } from "../../../cli/src/commands/agent.js";
 import { proxyConfig } from "../../../cli/src/commands/proxy-config.js";
 import { type MeshCa, makeRoot, startMeshCa } from "../../cert-authority/test/harness.js";
-import { type Testbed, testbed } from "./testbed.js";
+import { configApplied, runCli, type Testbed, testbed } from "./testbed.js";
 
 // An Envoy sidecar's view over an mTLS xDS connection: Istio's listener and cluster shapes,
 // SDS for its certificate and roots, and identity checks on who may ask for what.
@@ -97,6 +97,7 @@ beforeAll(async () => {
   const bundle = buildEvent(trustBundleUpdatedV1, tb.fx.mesh, { trustDomain: "cluster.local", roots, version: 1 }, { source: "test/ca" });
   await tb.pub.publish(bundle.subject, bundle.event);
   await tb.publishConfig("PeerAuthentication", "default", { mtls: { mode: "STRICT" } });
+  await configApplied(tb.cp, "PeerAuthentication", "default");
   await tb.publishService("helloworld", [{ port: 5000, address: "10.1.0.7", serviceAccount: "helloworld" }]);
   await tb.publishService("sleep", [{ port: 8080, address: "10.1.0.5", pod: "sleep-1", serviceAccount: "sleep" }]);
   http = new HealthServer();
@@ -151,6 +152,20 @@ describe("Envoy sidecars", () => {
     const lines: string[] = [];
     await proxyConfig({ kind: "cluster", proxy: SLEEP, url: `http://127.0.0.1:${httpPort}` }, (s) => lines.push(s));
     expect(lines.join("\n")).toMatch(/helloworld\.default\.svc\.cluster\.local\s+5000\s+-\s+outbound\s+EDS/);
+
+    // Everything the sidecar was given passes Envoy's constraints: over the wire, and through `isthmus proxy-config --validate`.
+    p.ask(TYPE.route, ["5000"]);
+    p.ask(
+      TYPE.endpoint,
+      p.names(TYPE.cluster).filter((n) => n.startsWith("outbound|")),
+    );
+    await waitFor(() => p.names(TYPE.route).length === 1 && p.got.has(TYPE.endpoint), 10_000, "RDS and EDS");
+    expectValidXds([...p.got.values()].flatMap((r) => r.resources));
+    const cli = await runCli(["proxy-config", "all", SLEEP, "--url", `http://127.0.0.1:${httpPort}`, "--validate"]);
+    expect(cli).toEqual({ code: 0, out: expect.stringMatching(/^\d+ resources checked against Envoy's constraints: 0 violation\(s\), 0 warning\(s\)\n$/) });
+    const checked = Number(/^(\d+)/.exec(cli.out)?.[1]);
+    expect(checked).toBe([...p.got.values()].reduce((n, r) => n + r.resources.length, 0));
+
     const syncz = (await (await fetch(`http://127.0.0.1:${httpPort}/debug/syncz`)).json()) as Array<{
       proxyId: string;
       types: Record<string, { state: string }>;

@@ -1,9 +1,40 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as xds from "@grpc/grpc-js-xds";
 import { Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1, serviceStateV1 } from "@isthmus/events";
-import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
-import { grpcBootstrap } from "@isthmus/xds";
+import { type MeshFixture, meshFixture, testNatsUrl, waitFor } from "@isthmus/testing";
+import { formatViolation, grpcBootstrap } from "@isthmus/xds";
 import { type ConfigPushConfig, type RunningConfigPush, startConfigPush } from "../src/index.js";
+
+const CLI = fileURLToPath(new URL("../../../cli/src/main.ts", import.meta.url));
+
+/** The `isthmus` CLI as a user runs it: its exit code and output (stdout, then stderr). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--conditions=source", "--import", "tsx", CLI, ...args],
+      { timeout: 30_000, env, cwd: fileURLToPath(new URL("../../../", import.meta.url)) },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+    );
+  });
+}
+
+/** Resolves once config-push has admitted a configuration object into its model (admission runs before it is translated). */
+export function configApplied(cp: RunningConfigPush, kind: string, name: string, namespace = "default"): Promise<void> {
+  return waitFor(
+    () => [...cp.model.allConfigs()].some((c) => c.kind === kind && c.name === name && c.namespace === namespace),
+    20_000,
+    `${kind} ${namespace}/${name} admitted`,
+  );
+}
+
+/** Fails when a config-push started with `validateXds` pushed anything Envoy would refuse. */
+export function expectNothingRefused(cp: RunningConfigPush): void {
+  const errors = cp.xdsViolations.filter((v) => v.severity === "error");
+  if (errors.length) throw new Error(`config-push pushed resources Envoy would refuse:\n${errors.map(formatViolation).join("\n")}`);
+}
 
 export interface TestEndpoint {
   port: number;
@@ -46,6 +77,8 @@ export async function testbed(
     host: "127.0.0.1",
     port: 0,
     debounceMs: o.debounceMs ?? 50,
+    // Everything pushed in a test is checked against Envoy's constraints; dispose() fails on a violation.
+    validateXds: true,
     ...(o.instance ? { instance: o.instance } : {}),
     ...o.config,
   });
@@ -94,6 +127,7 @@ export async function testbed(
     async dispose() {
       await cp.stop();
       await fx.dispose();
+      expectNothingRefused(cp);
     },
   };
 }

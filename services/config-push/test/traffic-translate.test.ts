@@ -1,3 +1,4 @@
+import { expectValidXds } from "@isthmus/testing";
 import { describe, expect, it } from "vitest";
 import { destinationPolicy, durationMs, fqdn, localitiesOf, routesFor } from "../src/index.js";
 
@@ -99,6 +100,7 @@ describe("bad VirtualServices", () => {
     ]);
     expect(problems).toHaveLength(1);
     expect([...(out.values().next().value?.keys() ?? [])]).toEqual([`${H}:9080`]);
+    expectValidXds(out);
   });
 });
 

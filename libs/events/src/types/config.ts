@@ -30,6 +30,7 @@ export const configKinds = [
   // istio.alibabacloud.com
   "ASMMeshConfig",
   "ASMPvlConfig",
+  "ASMLocalRateLimiter",
   // gateway.networking.k8s.io
   "GatewayClass.gateway.networking.k8s.io",
   "Gateway.gateway.networking.k8s.io",

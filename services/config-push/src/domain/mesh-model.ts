@@ -62,8 +62,12 @@ export class MeshModel {
    * The ports a sidecar's own workload serves (its inbound side): the service ports whose
    * endpoints are this pod (or, without a pod name, this address).
    */
-  inboundOf(p: { pod?: string; namespace?: string; ip?: string }): Array<{ port: number; protocol: string; namespace: string }> {
-    const out = new Map<number, { port: number; protocol: string; namespace: string }>();
+  inboundOf(p: {
+    pod?: string;
+    namespace?: string;
+    ip?: string;
+  }): Array<{ port: number; protocol: string; namespace: string; labels: Record<string, string> }> {
+    const out = new Map<number, { port: number; protocol: string; namespace: string; labels: Record<string, string> }>();
     const key = p.pod ? `pod:${p.namespace}/${p.pod}` : p.ip !== undefined ? `ip:${p.ip}` : undefined;
     for (const subject of (key && this.workloads().get(key)) || []) {
       const s = this.services.get(subject) as ServiceState;
@@ -72,7 +76,7 @@ export class MeshModel {
         if (!mine) continue;
         for (const port of s.ports) {
           const target = e.ports[port.name] ?? port.targetPort ?? port.port;
-          if (!out.has(target)) out.set(target, { port: target, protocol: port.protocol, namespace: s.namespace });
+          if (!out.has(target)) out.set(target, { port: target, protocol: port.protocol, namespace: s.namespace, labels: e.labels });
         }
       }
     }

@@ -1,17 +1,111 @@
 import { ASM_SUPPORT, type SupportTable } from "@isthmus/config";
 
-const TRAFFIC_POLICY = [
+// cluster-policy.ts: every setting a trafficPolicy (or one of its portLevelSettings) carries.
+const POLICY_SETTINGS = [
   "loadBalancer.simple",
   "loadBalancer.consistentHash",
+  "loadBalancer.consistentHash.httpHeaderName",
+  "loadBalancer.consistentHash.httpCookie.name",
+  "loadBalancer.consistentHash.httpCookie.path",
+  "loadBalancer.consistentHash.httpCookie.ttl",
+  "loadBalancer.consistentHash.useSourceIp",
+  "loadBalancer.consistentHash.httpQueryParameterName",
+  "loadBalancer.consistentHash.ringHash.minimumRingSize",
+  "loadBalancer.consistentHash.maglev.tableSize",
+  "loadBalancer.consistentHash.minimumRingSize",
+  "loadBalancer.warmupDurationSecs",
   "outlierDetection.consecutive5xxErrors",
   "outlierDetection.consecutiveGatewayErrors",
   "outlierDetection.interval",
   "outlierDetection.baseEjectionTime",
   "outlierDetection.maxEjectionPercent",
+  "connectionPool.tcp.maxConnections",
+  "connectionPool.tcp.connectTimeout",
+  "connectionPool.tcp.tcpKeepalive.probes",
+  "connectionPool.tcp.tcpKeepalive.time",
+  "connectionPool.tcp.tcpKeepalive.interval",
+  "connectionPool.tcp.maxConnectionDuration",
+  "connectionPool.tcp.idleTimeout",
+  "connectionPool.http.http1MaxPendingRequests",
   "connectionPool.http.http2MaxRequests",
+  "connectionPool.http.maxRequestsPerConnection",
+  "connectionPool.http.maxRetries",
+  "connectionPool.http.idleTimeout",
+  "connectionPool.http.maxConcurrentStreams",
+  "tls.mode",
+  "tls.caCertificates",
+  "tls.clientCertificate",
+  "tls.privateKey",
+  "tls.sni",
+  "tls.subjectAltNames[]",
+  "tls.insecureSkipVerify",
+];
+const TRAFFIC_POLICY = [
+  ...POLICY_SETTINGS,
+  "portLevelSettings[]",
+  "portLevelSettings[].port.number",
+  ...POLICY_SETTINGS.map((f) => `portLevelSettings[].${f}`),
 ];
 
-const LB_VALUES = { honoured: ["ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN"], otherwise: "ROUND_ROBIN is used" };
+// Read only to refuse the DestinationRule with this reason (cluster-policy.ts).
+const REFUSED: Record<string, string> = {
+  "loadBalancer.localityLbSetting": "localityLbSetting is not supported: the DestinationRule is skipped",
+  "connectionPool.http.h2UpgradePolicy": "h2UpgradePolicy is not supported: the DestinationRule is skipped",
+  "connectionPool.http.useClientProtocol": "useClientProtocol is not supported: the DestinationRule is skipped",
+  "tls.credentialName": "credentialName is not supported (config-push serves no Kubernetes secrets): the DestinationRule is skipped",
+};
+const POLICY_AT = ["spec.trafficPolicy", "spec.subsets[].trafficPolicy"].flatMap((p) => [p, `${p}.portLevelSettings[]`]);
+const DR_GUARDS = Object.fromEntries(POLICY_AT.flatMap((at) => Object.entries(REFUSED).map(([f, why]) => [`${at}.${f}`, why])));
+
+const LB_VALUES = { honoured: ["ROUND_ROBIN", "LEAST_REQUEST", "LEAST_CONN", "RANDOM"], otherwise: "ROUND_ROBIN is used" };
+const TLS_VALUES = { honoured: ["ISTIO_MUTUAL", "DISABLE", "SIMPLE", "MUTUAL"], otherwise: "the namespace's mTLS mode decides" };
+const DESTINATION = ["destination.host", "destination.subset", "destination.port.number"];
+// http-features.ts: rewrite, redirect, mirrors, header operations, CORS; retries in full.
+const HTTP_FEATURES = [
+  "retries.retryRemoteLocalities",
+  "retries.retryIgnorePreviousHosts",
+  "retries.backoff",
+  "rewrite.uri",
+  "rewrite.authority",
+  "rewrite.uriRegexRewrite.match",
+  "rewrite.uriRegexRewrite.rewrite",
+  "redirect.uri",
+  "redirect.authority",
+  "redirect.port",
+  "redirect.derivePort",
+  "redirect.scheme",
+  "redirect.redirectCode",
+  "mirror.host",
+  "mirror.subset",
+  "mirror.port.number",
+  "mirrorPercentage.value",
+  "mirrors[]",
+  ...DESTINATION.map((f) => `mirrors[].${f}`),
+  "mirrors[].percentage.value",
+  ...["request", "response"].flatMap((d) => [`headers.${d}.set.*`, `headers.${d}.add.*`, `headers.${d}.remove[]`]),
+  "corsPolicy.allowOrigins[]",
+  "corsPolicy.allowOrigins[].exact",
+  "corsPolicy.allowOrigins[].prefix",
+  "corsPolicy.allowOrigins[].regex",
+  "corsPolicy.allowOrigin[]",
+  "corsPolicy.allowMethods[]",
+  "corsPolicy.allowHeaders[]",
+  "corsPolicy.exposeHeaders[]",
+  "corsPolicy.maxAge",
+  "corsPolicy.allowCredentials",
+  "corsPolicy.unmatchedPreflights",
+];
+// tcp.ts: tcp and tls routes.
+const L4 = (kind: "tcp" | "tls") => [
+  `spec.${kind}[]`,
+  `spec.${kind}[].match[]`,
+  `spec.${kind}[].match[].port`,
+  `spec.${kind}[].match[].gateways[]`,
+  ...(kind === "tls" ? ["spec.tls[].match[].sniHosts[]"] : []),
+  `spec.${kind}[].route[]`,
+  ...DESTINATION.map((f) => `spec.${kind}[].route[].${f}`),
+  `spec.${kind}[].route[].weight`,
+];
 
 /**
  * What the translation (traffic.ts, security.ts, mesh-model.ts) honours of each kind: the
@@ -46,13 +140,15 @@ export const CONFIG_PUSH_SUPPORT: SupportTable = {
       "spec.http[].fault.abort.grpcStatus",
       "spec.http[].fault.delay.percentage.value",
       "spec.http[].fault.delay.fixedDelay",
+      ...HTTP_FEATURES.map((f) => `spec.http[].${f}`),
+      ...L4("tcp"),
+      ...L4("tls"),
     ],
   },
   DestinationRule: {
     fields: [
       "spec.host",
       ...TRAFFIC_POLICY.map((f) => `spec.trafficPolicy.${f}`),
-      "spec.trafficPolicy.tls.mode",
       "spec.subsets[]",
       "spec.subsets[].name",
       "spec.subsets[].labels.*",
@@ -61,8 +157,28 @@ export const CONFIG_PUSH_SUPPORT: SupportTable = {
     values: {
       "spec.trafficPolicy.loadBalancer.simple": LB_VALUES,
       "spec.subsets[].trafficPolicy.loadBalancer.simple": LB_VALUES,
-      "spec.trafficPolicy.tls.mode": { honoured: ["ISTIO_MUTUAL", "DISABLE"], otherwise: "TLS origination is not supported yet: clients use plaintext" },
+      "spec.trafficPolicy.tls.mode": TLS_VALUES,
+      "spec.subsets[].trafficPolicy.tls.mode": TLS_VALUES,
     },
+    guards: DR_GUARDS,
+  },
+  // tcp.ts: the mesh-wide outboundTrafficPolicy (a Sidecar in istio-system without a workload selector).
+  Sidecar: {
+    fields: ["spec.outboundTrafficPolicy.mode", "spec.workloadSelector"],
+    values: { "spec.outboundTrafficPolicy.mode": { honoured: ["ALLOW_ANY", "REGISTRY_ONLY"], otherwise: "ALLOW_ANY applies" } },
+  },
+  // rate-limit.ts
+  ASMLocalRateLimiter: {
+    fields: [
+      "spec.workloadSelector.labels.*",
+      "spec.isGateway",
+      "spec.configs[]",
+      "spec.configs[].match.vhost.name",
+      "spec.configs[].match.vhost.port",
+      "spec.configs[].limit.fill_interval",
+      "spec.configs[].limit.quota",
+      "spec.configs[].limit.per_downstream_connection",
+    ],
   },
   PeerAuthentication: {
     fields: ["spec.mtls.mode"],

@@ -1,8 +1,9 @@
 import { parseDurationMs, re2Problem, resolveHost } from "@isthmus/config";
-import type { ClusterPolicy, Route, RouteMatch } from "@isthmus/xds";
+import type { Route, RouteMatch } from "@isthmus/xds";
 import { outboundCluster } from "@isthmus/xds";
 import type { IDestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1/DestinationRule";
 import type { IVirtualService } from "@kubernetes-models/istio/networking.istio.io/v1/VirtualService";
+import { type HttpRetry, type HttpRouteFeatures, httpFeatures, retryOf } from "./http-features.js";
 
 /** A configuration object as the translation receives it (admitted, from the CONFIG stream). */
 export interface ConfigResource {
@@ -17,7 +18,6 @@ export type VirtualServiceSpec = NonNullable<IVirtualService["spec"]>;
 export type DestinationRuleSpec = NonNullable<IDestinationRule["spec"]>;
 type HttpRoute = NonNullable<VirtualServiceSpec["http"]>[number];
 type HttpMatch = NonNullable<HttpRoute["match"]>[number];
-type TrafficPolicy = NonNullable<DestinationRuleSpec["trafficPolicy"]>;
 
 export const GRPC_CODES: Record<string, number> = {
   OK: 0,
@@ -62,39 +62,6 @@ export function durationMs(d: string | undefined): number | undefined {
 /** Istio's host resolution: only a dotless name is a service of the object's namespace. */
 export const fqdn = (host: string, namespace: string) => resolveHost(host, namespace);
 
-export interface Subset {
-  name: string;
-  labels: Record<string, string>;
-  policy: ClusterPolicy;
-}
-
-function clusterPolicy(tp: TrafficPolicy | undefined, base: ClusterPolicy = {}): ClusterPolicy {
-  const out: ClusterPolicy = { ...base };
-  const simple = tp?.loadBalancer?.simple;
-  if (tp?.loadBalancer?.consistentHash) out.lbPolicy = "RING_HASH";
-  else if (simple === "LEAST_REQUEST" || simple === "LEAST_CONN") out.lbPolicy = "LEAST_REQUEST";
-  else if (simple) out.lbPolicy = "ROUND_ROBIN";
-  const od = tp?.outlierDetection;
-  if (od) {
-    out.outlierDetection = {
-      consecutive5xx: od.consecutive5xxErrors ?? od.consecutiveGatewayErrors ?? 5,
-      intervalMs: durationMs(od.interval) ?? 10_000,
-      baseEjectionMs: durationMs(od.baseEjectionTime) ?? 30_000,
-      maxEjectionPercent: od.maxEjectionPercent ?? 10,
-    };
-  }
-  if (tp?.connectionPool?.http?.http2MaxRequests) out.maxRequests = tp.connectionPool.http.http2MaxRequests;
-  return out;
-}
-
-/** A DestinationRule's default policy and subsets for one host. */
-export function destinationPolicy(dr: ConfigResource | undefined): { policy: ClusterPolicy; subsets: Subset[] } {
-  if (!dr) return { policy: {}, subsets: [] };
-  const spec = dr.spec as DestinationRuleSpec;
-  const policy = clusterPolicy(spec.trafficPolicy);
-  return { policy, subsets: (spec.subsets ?? []).map((s) => ({ name: s.name, labels: s.labels ?? {}, policy: clusterPolicy(s.trafficPolicy, policy) })) };
-}
-
 function toMatch(m: HttpMatch | undefined): RouteMatch {
   const out: RouteMatch = {};
   if (m?.uri?.exact !== undefined) out.path = m.uri.exact;
@@ -116,7 +83,9 @@ function toMatch(m: HttpMatch | undefined): RouteMatch {
  * Without a VirtualService: everything to the host's default cluster.
  */
 export function routesFor(host: string, port: number, vs: ConfigResource | undefined): Route[] {
-  if (!vs) return [{ match: { prefix: "" }, action: { clusters: [{ name: outboundCluster(port, host), weight: 100 }] } }];
+  // No http routes (none, or a VirtualService of tcp/tls routes only): the host's default cluster.
+  if (!vs || !(vs.spec as VirtualServiceSpec).http?.length)
+    return [{ match: { prefix: "" }, action: { clusters: [{ name: outboundCluster(port, host), weight: 100 }] } }];
   const routes: Route[] = [];
   for (const http of (vs.spec as VirtualServiceSpec).http ?? []) {
     const dests = (http.route ?? []).map((r, i) => {
@@ -126,18 +95,18 @@ export function routesFor(host: string, port: number, vs: ConfigResource | undef
         weight: r.weight ?? (http.route?.length === 1 ? 100 : 0),
       };
     });
-    if (!dests.length) continue;
-    const action: Route["action"] = { clusters: dests };
+    if (!dests.length && !http.redirect) continue;
+    const action: Route["action"] = {
+      clusters: dests,
+      ...httpFeatures(http as HttpRouteFeatures, {
+        port,
+        namespace: vs.namespace,
+        cluster: (d) => outboundCluster(d.port?.number ?? port, fqdn(d.host, vs.namespace), d.subset ?? ""),
+      }),
+    };
     const timeout = durationMs(http.timeout);
     if (timeout !== undefined) action.timeoutMs = timeout;
-    if (http.retries?.attempts) {
-      const perTry = durationMs(http.retries.perTryTimeout);
-      action.retry = {
-        retryOn: http.retries.retryOn ?? "unavailable,cancelled,resource-exhausted",
-        attempts: http.retries.attempts,
-        ...(perTry ? { perTryTimeoutMs: perTry } : {}),
-      };
-    }
+    if (http.retries) action.retry = retryOf(http.retries as HttpRetry);
     const f = http.fault;
     if (f?.abort || f?.delay) {
       action.fault = {};

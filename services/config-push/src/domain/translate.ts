@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  blackHoleCluster,
   clusterLoadAssignment,
   downstreamMtls,
   edsCluster,
@@ -12,6 +13,7 @@ import {
   outboundCluster,
   outboundHttpListener,
   outboundSni,
+  outboundTcpListener,
   passthroughCluster,
   proxylessListener,
   type ResourceInput,
@@ -28,9 +30,12 @@ import {
   virtualInboundListener,
   virtualOutboundListener,
 } from "@isthmus/xds";
+import { clusterHash, destinationPolicy, withHashPolicies } from "./cluster-policy.js";
 import type { HostPort, MeshModel } from "./mesh-model.js";
+import { localRateLimit, rateLimiterProblems } from "./rate-limit.js";
 import { clientMtls, type MtlsMode, peerAuthenticationMode } from "./security.js";
-import { ConfigError, type ConfigResource, destinationPolicy, routesFor } from "./traffic.js";
+import { fallbackCluster, type TcpHost, tcpChains, tcpHost } from "./tcp.js";
+import { ConfigError, type ConfigResource, routesFor } from "./traffic.js";
 
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("base64url").slice(0, 16);
 
@@ -43,11 +48,11 @@ export interface View {
   /** The proxies' network: endpoints on other networks are reached through that network's east-west gateway. */
   network: string;
   /** Envoy only: the ports the proxies' own workload serves (their virtualInbound). */
-  inbound: Array<{ port: number; protocol: string; namespace: string }>;
+  inbound: Array<{ port: number; protocol: string; namespace: string; labels?: Record<string, string> }>;
 }
 
 export function viewKey(v: View): string {
-  return `${v.flavour}|${v.network}|${v.inbound.map((p) => `${p.namespace}/${p.port}/${p.protocol}`).join(",")}`;
+  return `${v.flavour}|${v.network}|${v.inbound.map((p) => `${p.namespace}/${p.port}/${p.protocol}${p.labels ? JSON.stringify(p.labels) : ""}`).join(",")}`;
 }
 
 /** A configuration object (or part of one) the translation had to skip, and why. */
@@ -115,6 +120,7 @@ export function translate(
   };
   const envoy = view.flavour === "envoy";
   const vhostsByPort = new Map<number, VirtualHost[]>();
+  const tcpByPort = new Map<number, TcpHost[]>();
   const serverListeners = new Map<string, { ip: string; port: number; strict: boolean }>();
   const key = viewKey(view);
 
@@ -146,8 +152,10 @@ export function translate(
       hosts.push(h.vhost);
       vhostsByPort.set(hp.port, hosts);
     }
+    if (h.tcp) tcpByPort.set(hp.port, [...(tcpByPort.get(hp.port) ?? []), h.tcp]);
   }
 
+  if (!envoy) problems.push(...rateLimiterProblems(model.allConfigs()));
   for (const [name, l] of serverListeners) {
     listeners.set(name, {
       hash: hash(["sl", name, l.strict]),
@@ -156,18 +164,44 @@ export function translate(
   }
 
   if (envoy) {
-    listeners.set("virtualOutbound", { hash: hash(["vo"]), build: virtualOutboundListener });
+    const fallback = fallbackCluster(model.allConfigs());
+    listeners.set("virtualOutbound", { hash: hash(["vo", fallback]), build: () => virtualOutboundListener(fallback) });
     clusters.set("PassthroughCluster", { hash: hash(["pc"]), build: passthroughCluster });
+    clusters.set("BlackHoleCluster", { hash: hash(["bh"]), build: blackHoleCluster });
     for (const [port, hosts] of vhostsByPort) {
       const listener = `0.0.0.0_${port}`;
       listeners.set(listener, { hash: hash(["ol", port]), build: () => outboundHttpListener(port) });
       routes.set(String(port), { hash: hash(["rp", port, hosts]), build: () => virtualHostsRouteConfiguration(String(port), hosts) });
     }
-    const inbound = view.inbound.map((p) => ({ port: p.port, cluster: inboundCluster(p.port), strict: modeOf(p.namespace) === "STRICT" }));
+    for (const [port, hosts] of tcpByPort) {
+      const http = vhostsByPort.has(port);
+      const chains = tcpChains(hosts, http);
+      listeners.set(`0.0.0.0_${port}`, {
+        hash: hash(["otl", port, chains, http, fallback]),
+        build: () => outboundTcpListener(port, chains, { http, fallback }),
+      });
+    }
+    const inbound = view.inbound.map((p) => ({
+      port: p.port,
+      cluster: inboundCluster(p.port),
+      strict: modeOf(p.namespace) === "STRICT",
+      tcp: !HTTP_PROTOCOLS.has(p.protocol),
+      rateLimit: HTTP_PROTOCOLS.has(p.protocol)
+        ? localRateLimit(model.allConfigs(), { namespace: p.namespace, port: p.port, labels: p.labels ?? {} })
+        : undefined,
+    }));
     listeners.set("virtualInbound", {
       hash: hash(["vi", inbound]),
       build: () =>
-        virtualInboundListener(inbound.map((p) => ({ port: p.port, cluster: p.cluster, ...(p.strict ? { tls: downstreamMtls({ flavour: "envoy" }) } : {}) }))),
+        virtualInboundListener(
+          inbound.map((p) => ({
+            port: p.port,
+            cluster: p.cluster,
+            tcp: p.tcp,
+            ...(p.rateLimit ? { rateLimit: p.rateLimit } : {}),
+            ...(p.strict ? { tls: downstreamMtls({ flavour: "envoy" }) } : {}),
+          })),
+        ),
     });
     for (const p of inbound) clusters.set(p.cluster, { hash: hash(["ic", p.cluster, p.port]), build: () => inboundStaticCluster(p.cluster, p.port) });
     const roots = model.roots();
@@ -185,6 +219,7 @@ interface HostOut {
   endpoints: Array<[string, ResourceInput]>;
   servers: Array<[string, { ip: string; port: number; strict: boolean }]>;
   vhost?: VirtualHost;
+  tcp?: TcpHost;
   problems: ConfigProblem[];
 }
 
@@ -240,9 +275,10 @@ function translateHost(
     out.problems.push(problemOf(vs, reasonOf(err)));
     hostRoutes = routesFor(hp.host, hp.port, undefined);
   }
+  hostRoutes = withHashPolicies(hostRoutes, (c) => clusterHash(c, (h) => model.configFor(h).dr));
   let policyAndSubsets: ReturnType<typeof destinationPolicy>;
   try {
-    policyAndSubsets = destinationPolicy(dr);
+    policyAndSubsets = destinationPolicy(dr, hp.port);
   } catch (err) {
     // Likewise a DestinationRule: the host keeps default cluster policy.
     out.problems.push(problemOf(dr, reasonOf(err)));
@@ -251,6 +287,10 @@ function translateHost(
   }
   if (envoy) {
     if (HTTP_PROTOCOLS.has(hp.protocol)) out.vhost = { name, domains: [hp.host, name], routes: hostRoutes };
+    else {
+      out.tcp = tcpHost(hp, vs);
+      out.problems.push(...out.tcp.problems);
+    }
   } else {
     out.listeners.push([name, { hash: hash(["l", name]), build: () => proxylessListener(name, name) }]);
     const domains = [name, hp.host];
@@ -272,12 +312,16 @@ function translateHost(
       {
         hash: hash(["c", view.flavour, cluster, c.policy, tlsInput, o.trustDomain]),
         build: () =>
-          edsCluster(cluster, {
-            ...c.policy,
-            ...(tlsInput
-              ? { tls: upstreamMtls({ flavour: view.flavour, spiffeIds, trustDomain: o.trustDomain, ...(tlsInput.sni ? { sni: tlsInput.sni } : {}) }) }
-              : {}),
-          }),
+          edsCluster(
+            cluster,
+            {
+              ...c.policy,
+              ...(tlsInput
+                ? { tls: upstreamMtls({ flavour: view.flavour, spiffeIds, trustDomain: o.trustDomain, ...(tlsInput.sni ? { sni: tlsInput.sni } : {}) }) }
+                : {}),
+            },
+            view.flavour,
+          ),
       },
     ]);
     const localities = localitiesOf(hp, c.labels, view.network, model.gateways);
