@@ -243,6 +243,7 @@ export async function up(o: UpOptions): Promise<void> {
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   stops.push(() => cp.stop());
   await cp.ready;
+  tel.health.addCheck("config-push", () => cp.following());
 
   say("");
   say(`Isthmus local stack — mesh "${o.mesh}" (state in ${db ? "DATABASE_URL" : join(dir, "data")})`);

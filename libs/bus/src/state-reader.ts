@@ -21,6 +21,7 @@ export interface StateReaderOptions {
 export class StateReader implements AsyncIterable<StateItem> {
   private messages: ConsumerMessages | undefined;
   private closed = false;
+  private live = false;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -36,9 +37,13 @@ export class StateReader implements AsyncIterable<StateItem> {
     let caughtUp = info.num_pending === 0;
     if (caughtUp) yield { kind: "caught-up" };
     if (this.closed) return;
-    this.messages = await consumer.consume({ max_messages: 2048 });
+    // Short pulls: a deleted consumer is noticed (missed heartbeats) and recreated within seconds.
+    this.messages = await consumer.consume({ max_messages: 2048, expires: 5_000 });
+    this.live = true;
+    void this.watch(this.messages);
     try {
       for await (const m of this.messages) {
+        this.live = true;
         yield toItem(m);
         if (!caughtUp && m.info.pending === 0) {
           caughtUp = true;
@@ -46,7 +51,24 @@ export class StateReader implements AsyncIterable<StateItem> {
         }
       }
     } finally {
+      this.live = false;
       await this.messages.close().catch(() => {});
+    }
+  }
+
+  /**
+   * For readiness: consuming now. False while its consumer is gone (deleted, server lost)
+   * until the ordered consumer has recreated itself where it was.
+   */
+  get following(): boolean {
+    return this.live && !this.closed;
+  }
+
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      if (s.type === "heartbeats_missed" || s.type === "consumer_deleted" || s.type === "consumer_not_found" || s.type === "stream_not_found")
+        this.live = false;
+      else if (s.type === "ordered_consumer_recreated") this.live = true;
     }
   }
 

@@ -82,6 +82,8 @@ export interface RunningConfigPush {
   debug: ReturnType<typeof debugRoutes>;
   /** Resolves once the model has caught up with the stream and the first snapshot is built. */
   ready: Promise<void>;
+  /** For readiness: every stream it reads is being followed now (false while a consumer is gone). */
+  following(): boolean;
   stop(): Promise<void>;
 }
 
@@ -272,6 +274,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     ads,
     debug: debugRoutes(ads, instance),
     ready,
+    following: () => readers.every((r) => r.reader.following) && configReader.following && caReader.following,
     async stop() {
       clearTimeout(timer);
       clearTimeout(statusTimer);

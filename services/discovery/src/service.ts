@@ -1,4 +1,4 @@
-import { Bus, type BusConnectOptions, type BusLogger, Publisher, provisionMeshStreams, silentLogger } from "@isthmus/bus";
+import { awaitMeshStreams, Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
 import { kubeConfigFor } from "@isthmus/k8s";
 import type { LeaderLock, Store } from "@isthmus/store";
 import { ClusterPublisher } from "./adapters/cluster-publisher.js";
@@ -52,7 +52,7 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
   const store = await openDiscoveryStore(c.databaseUrl, c.dataDir);
   if (c.clustersFile) for (const spec of readClustersFile(c.clustersFile)) await upsertCluster(store, spec);
   const bus = await Bus.connect(c.bus);
-  await provisionMeshStreams(bus.jsm, c.mesh);
+  await awaitMeshStreams(bus.jsm, c.mesh, { log });
   const publisher = new Publisher(bus.js);
   const runners = new Map<string, Runner>();
   let stopping = false;
