@@ -168,7 +168,7 @@ export class DurableConsumer {
   }
 
   private async handle(m: JsMsg): Promise<void> {
-    const decoded = decodeEvent(m.data);
+    const decoded = decodeEvent(m.data, m.subject);
     if (!decoded.ok) return this.toDeadLetter(m, `malformed: ${decoded.reason}`);
     const deliveries = m.info.deliveryCount;
     if (deliveries > this.maxDeliver) {

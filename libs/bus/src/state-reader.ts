@@ -1,9 +1,14 @@
 import { type CloudEvent, decodeEvent, type EventDef, isTombstone } from "@isthmus/events";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { type Counter, metrics } from "@opentelemetry/api";
+
+const rejectedCounter: Counter = metrics.getMeter("@isthmus/bus").createCounter("isthmus_bus_events_rejected_total", {
+  description: "messages a state reader refused: undecodable, or on a subject their data does not name",
+});
 
 export type StateItem =
   | { kind: "state"; subject: string; seq: number; event: CloudEvent; def: EventDef | undefined; msgId: string | undefined }
-  | { kind: "deleted"; subject: string; seq: number; event: CloudEvent }
+  | { kind: "deleted"; subject: string; seq: number; event: CloudEvent; msgId: string | undefined }
   | { kind: "invalid"; subject: string; seq: number; reason: string; msg: JsMsg }
   | { kind: "caught-up" };
 
@@ -22,6 +27,8 @@ export class StateReader implements AsyncIterable<StateItem> {
   private messages: ConsumerMessages | undefined;
   private closed = false;
   private live = false;
+  /** Messages yielded as `invalid` (undecodable, or on a subject their data does not name). */
+  rejected = 0;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -44,7 +51,12 @@ export class StateReader implements AsyncIterable<StateItem> {
     try {
       for await (const m of this.messages) {
         this.live = true;
-        yield toItem(m);
+        const item = toItem(m);
+        if (item.kind === "invalid") {
+          this.rejected++;
+          rejectedCounter.add(1, { stream: this.opts.stream });
+        }
+        yield item;
         if (!caughtUp && m.info.pending === 0) {
           caughtUp = true;
           yield { kind: "caught-up" };
@@ -79,8 +91,9 @@ export class StateReader implements AsyncIterable<StateItem> {
 }
 
 function toItem(m: JsMsg): StateItem {
-  const r = decodeEvent(m.data);
+  const r = decodeEvent(m.data, m.subject);
   if (!r.ok) return { kind: "invalid", subject: m.subject, seq: m.seq, reason: r.reason, msg: m };
-  if (isTombstone(r.event)) return { kind: "deleted", subject: m.subject, seq: m.seq, event: r.event };
-  return { kind: "state", subject: m.subject, seq: m.seq, event: r.event, def: r.def, msgId: m.headers?.get("Nats-Msg-Id") || undefined };
+  const msgId = m.headers?.get("Nats-Msg-Id") || undefined;
+  if (isTombstone(r.event)) return { kind: "deleted", subject: m.subject, seq: m.seq, event: r.event, msgId };
+  return { kind: "state", subject: m.subject, seq: m.seq, event: r.event, def: r.def, msgId };
 }
