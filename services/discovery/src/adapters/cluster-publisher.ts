@@ -1,5 +1,16 @@
 import { type Bus, type BusLogger, type Publisher, StateReader } from "@isthmus/bus";
-import { buildEvent, buildTombstone, clusterStatusV1, contentId, domainFilter, eventSubject, serviceStateV1, streamName, transitionId } from "@isthmus/events";
+import {
+  buildEvent,
+  buildTombstone,
+  clusterStatusV1,
+  contentId,
+  domainFilter,
+  eventSubject,
+  parseSubject,
+  serviceStateV1,
+  streamName,
+  transitionId,
+} from "@isthmus/events";
 import { type Counter, metrics } from "@opentelemetry/api";
 import type { ClusterMeta } from "../domain/model.js";
 import type { Skipped } from "../domain/translate.js";
@@ -33,6 +44,12 @@ export class ClusterPublisher implements SourceListener {
   private readonly dirtySet = new Set<string>();
   /** key -> the state now on the stream for this cluster: its message id and content hash */
   private readonly published = new Map<string, { msgId: string; content: string }>();
+  /**
+   * key -> the message id of the last tombstone published for it: a service deleted and put
+   * back unchanged chains from the tombstone, so its id differs from the first publish's
+   * (which JetStream's duplicate window would otherwise drop).
+   */
+  private readonly tombstoned = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
@@ -58,6 +75,11 @@ export class ClusterPublisher implements SourceListener {
     const reader = new StateReader(this.o.bus.js, { stream: streamName(this.o.mesh, "discovery"), filter });
     for await (const item of reader) {
       if (item.kind === "caught-up") break;
+      if (item.kind === "deleted") {
+        const [, , namespace, name] = parseSubject(item.subject).tokens;
+        if (item.msgId && namespace && name) this.tombstoned.set(`${namespace}/${name}`, item.msgId);
+        continue;
+      }
       if (item.kind !== "state") continue;
       const d = item.event.data as { namespace: string; name: string };
       const content = contentId(serviceStateV1.type, item.subject, item.event.data);
@@ -163,17 +185,20 @@ export class ClusterPublisher implements SourceListener {
         { cluster: this.o.cluster.id, namespace, name },
         { source: `discovery/${this.o.cluster.id}`, reason: "service deleted" },
       );
-      await this.o.publisher.publish(t.subject, t.event);
+      const msgId = transitionId(this.published.get(key)?.msgId, "tombstone");
+      await this.o.publisher.publish(t.subject, t.event, { msgId });
       this.published.delete(key);
+      this.tombstoned.set(key, msgId);
     } else {
       const data = { ...state, stale: this.stale };
       const content = contentId(serviceStateV1.type, subject, data);
       const prev = this.published.get(key);
       if (prev?.content === content) return;
-      const msgId = transitionId(prev?.msgId, content);
+      const msgId = transitionId(prev?.msgId ?? this.tombstoned.get(key), content);
       const ev = buildEvent(serviceStateV1, this.o.mesh, data, { source: `discovery/${this.o.cluster.id}` });
       await this.o.publisher.publish(ev.subject, ev.event, { msgId });
       this.published.set(key, { msgId, content });
+      this.tombstoned.delete(key);
     }
     this.eventsPublished++;
     publishedCounter.add(1, { cluster: this.o.cluster.id });
