@@ -44,15 +44,16 @@ export class DiscoveryHarness {
     await store.close();
   }
 
-  async start(o: Partial<Pick<DiscoveryConfig, "staleAfterMs" | "log" | "reconcileMs">> = {}): Promise<RunningDiscovery> {
+  async start(o: Partial<Pick<DiscoveryConfig, "staleAfterMs" | "log" | "reconcileMs" | "resyncMs">> & { servers?: string } = {}): Promise<RunningDiscovery> {
+    const { servers, ...rest } = o;
     if (!this.db) this.db = await createTestDatabase();
     this.d = await startDiscovery({
       mesh: this.mesh,
       databaseUrl: this.db.url,
-      bus: { servers: testNatsUrl(), waitOnFirstConnect: false },
+      bus: { servers: servers ?? testNatsUrl(), waitOnFirstConnect: false },
       coalesceMs: 10,
       reconcileMs: 500,
-      ...o,
+      ...rest,
     });
     return this.d;
   }

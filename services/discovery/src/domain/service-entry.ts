@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { unusableEndpointAddress } from "./address.js";
 import type { ClusterMeta } from "./model.js";
 import { type Protocol, selectProtocol } from "./protocol.js";
 import type { ServiceState, Skipped } from "./translate.js";
@@ -65,8 +65,9 @@ export function translateServiceEntry(
     ...(se.spec?.endpoints ?? []),
     ...selected.map((x) => ({ ...x.spec, labels: { ...(x.metadata.labels ?? {}), ...(x.spec?.labels ?? {}) } })),
   ]) {
-    if (!w.address || !isIP(w.address)) {
-      skipped.push({ object: where, reason: `invalid IP address ${JSON.stringify(w.address)}` });
+    const unusable = typeof w.address === "string" ? unusableEndpointAddress(w.address) : `invalid IP address ${JSON.stringify(w.address)}`;
+    if (unusable || !w.address) {
+      skipped.push({ object: where, reason: unusable ?? "no address" });
       continue;
     }
     const [region = "", zone = "", subzone = ""] = (w.locality ?? "").split("/");

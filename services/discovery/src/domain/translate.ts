@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
 import type { DataOf, serviceStateV1 } from "@isthmus/events";
+import { unusableEndpointAddress } from "./address.js";
 import {
   type ClusterMeta,
   type EndpointSliceObject,
@@ -104,8 +104,9 @@ export function translateService(
       const nodeName = ep.nodeName ?? pod?.spec?.nodeName;
       const nodeLabels = nodeName ? (lookup.node(nodeName)?.metadata.labels ?? {}) : {};
       for (const address of listOf(ep.addresses, skipped, sliceName, "endpoints[].addresses")) {
-        if (!isIP(address)) {
-          skipped.push({ object: sliceName, reason: `invalid IP address ${JSON.stringify(address)}` });
+        const unusable = typeof address === "string" ? unusableEndpointAddress(address) : `invalid IP address ${JSON.stringify(address)}`;
+        if (unusable) {
+          skipped.push({ object: sliceName, reason: unusable });
           continue;
         }
         // One endpoint per pod and address: a pod listed in several slices (different ports)
