@@ -1,4 +1,5 @@
 import { parseAllDocuments } from "yaml";
+import { schemaProblem } from "./manifest-schema.js";
 import type { Skipped } from "./translate.js";
 
 /** A Kubernetes-style object read from a manifest, its metadata checked. */
@@ -100,8 +101,14 @@ export function parseManifest(text: string, file: string, limits: ManifestLimits
       continue;
     }
     const why = invalidObject(value);
-    if (why) skipped.push({ object: where, reason: why });
-    else objects.push(value as ManifestObject);
+    if (why) {
+      skipped.push({ object: where, reason: why });
+      continue;
+    }
+    const obj = value as ManifestObject;
+    const problem = schemaProblem(obj);
+    if (problem) skipped.push({ object: `${where} (${obj.kind} ${obj.metadata.name})`, reason: problem });
+    else objects.push(obj);
   }
   return { ok: true, objects, skipped };
 }

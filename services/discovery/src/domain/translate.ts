@@ -30,7 +30,7 @@ export interface Lookup {
 }
 
 /** A list field as a list; anything else (a manifest's `ports: 5`) reads as empty, said in `skipped`. */
-function listOf<T>(v: T[] | null | undefined, skipped: Skipped[], object: string, field: string): T[] {
+export function listOf<T>(v: T[] | null | undefined, skipped: Skipped[], object: string, field: string): T[] {
   if (Array.isArray(v)) return v;
   if (v !== undefined && v !== null) skipped.push({ object, reason: `${field} is not a list: ${JSON.stringify(v).slice(0, 80)}` });
   return [];
