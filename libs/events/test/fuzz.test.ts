@@ -1,34 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { buildEvent, decodeEvent, encodeEvent, eventDefs, eventSubject, TOMBSTONE_TYPE } from "../src/index.js";
-import { sampleOf } from "./samples.js";
+import { mutate, sampleOf } from "./samples.js";
 
 // Fuzz of every event type's decoder (issue 19): whatever the bytes and the subject, decoding
 // never throws, refuses with a reason, and what it accepts satisfies the type's schema and
 // its subject. Fixed seed and bounded runs: the same cases every CI run.
 const mesh = "mesh-1";
 const RUNS = { seed: 1919, numRuns: 300 };
-
-/** A valid event's JSON with one thing changed: a field dropped, retyped or re-valued, anywhere in it. */
-function mutate(value: unknown, path: number[], replacement: unknown, drop: boolean): unknown {
-  if (value === null || typeof value !== "object" || path.length === 0) return replacement;
-  const [i = 0, ...rest] = path;
-  if (Array.isArray(value)) {
-    if (!value.length) return drop ? value : [replacement];
-    const k = i % value.length;
-    const out = [...value];
-    if (drop && rest.length === 0) out.splice(k, 1);
-    else out[k] = mutate(value[k], rest, replacement, drop);
-    return out;
-  }
-  const keys = Object.keys(value);
-  if (!keys.length) return drop ? value : { x: replacement };
-  const key = keys[i % keys.length] as string;
-  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
-  if (drop && rest.length === 0) delete out[key];
-  else out[key] = mutate(out[key], rest, replacement, drop);
-  return out;
-}
 
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 

@@ -53,3 +53,24 @@ export function sampleOf(def: EventDef): unknown {
   if (s === undefined) throw new Error(`no sample for ${def.type}: add one to libs/events/test/samples.ts`);
   return structuredClone(s);
 }
+
+/** A valid event's JSON with one thing changed: a field dropped, retyped or re-valued, anywhere in it. */
+export function mutate(value: unknown, path: number[], replacement: unknown, drop: boolean): unknown {
+  if (value === null || typeof value !== "object" || path.length === 0) return replacement;
+  const [i = 0, ...rest] = path;
+  if (Array.isArray(value)) {
+    if (!value.length) return drop ? value : [replacement];
+    const k = i % value.length;
+    const out = [...value];
+    if (drop && rest.length === 0) out.splice(k, 1);
+    else out[k] = mutate(value[k], rest, replacement, drop);
+    return out;
+  }
+  const keys = Object.keys(value);
+  if (!keys.length) return drop ? value : { x: replacement };
+  const key = keys[i % keys.length] as string;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  if (drop && rest.length === 0) delete out[key];
+  else out[key] = mutate(out[key], rest, replacement, drop);
+  return out;
+}
