@@ -1,6 +1,16 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { Bus, type BusConnectOptions, type BusLogger, hubStreamName, Publisher, publishBestEffort, StateReader, silentLogger } from "@isthmus/bus";
+import {
+  awaitMeshStreams,
+  Bus,
+  type BusConnectOptions,
+  type BusLogger,
+  hubStreamName,
+  Publisher,
+  publishBestEffort,
+  StateReader,
+  silentLogger,
+} from "@isthmus/bus";
 import {
   buildEvent,
   type DataOf,
@@ -91,6 +101,7 @@ export interface RunningConfigPush {
 export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfigPush> {
   const log = c.log ?? silentLogger;
   const bus = await Bus.connect(c.bus);
+  await awaitMeshStreams(bus.jsm, c.mesh, { log });
   const model = new MeshModel();
   const trustDomain = c.trustDomain ?? DEFAULT_TRANSLATE.trustDomain;
   const views = new Views(model, { trustDomain, sdsCertDir: c.sdsCertDir ?? DEFAULT_TRANSLATE.sdsCertDir });
