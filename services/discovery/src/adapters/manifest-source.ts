@@ -1,9 +1,10 @@
 import { type FSWatcher, watch } from "node:fs";
-import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits, type ManifestObject, parseManifest } from "../domain/manifest-docs.js";
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits, type ManifestObject } from "../domain/manifest-docs.js";
 import { type ClusterMeta, type EndpointSliceObject, type NodeObject, type PodObject, SERVICE_NAME_LABEL, type ServiceObject } from "../domain/model.js";
 import { type ServiceEntryObject, translateServiceEntry, type WorkloadEntryObject } from "../domain/service-entry.js";
 import { type ServiceState, type Skipped, translateService } from "../domain/translate.js";
 import { DEFAULT_FILE_LIMITS, type FileLimits, listManifestFiles, readManifestFile } from "./manifest-files.js";
+import { ManifestParser } from "./manifest-parser.js";
 import type { ClusterSource, SourceListener } from "./source.js";
 
 /** What one file last gave: its signature when read, and its objects (the last good ones while it does not parse). */
@@ -17,8 +18,9 @@ export type ManifestSourceLimits = FileLimits & ManifestLimits;
 /**
  * A cluster that is a folder of YAML: Services with EndpointSlices (and Pods, Nodes for
  * labels and locality), ServiceEntries with WorkloadEntries — the local stack, and
- * workloads outside Kubernetes. Re-read whenever a file changes, asynchronously and one
- * file at a time (the event loop keeps serving), within size limits. Nothing in the
+ * workloads outside Kubernetes. Re-read whenever a file changes: read asynchronously and
+ * parsed on a worker thread, one file at a time, within size and time limits, so the rest
+ * of the process keeps serving. Nothing in the
  * directory stops the process: what cannot be used is skipped with the reason, and a file
  * that does not parse keeps its last good objects until it does.
  */
@@ -31,6 +33,7 @@ export class ManifestSource implements ClusterSource {
   private again = false;
   private stopped = false;
   private readonly limits: ManifestSourceLimits;
+  private readonly parser: ManifestParser;
   private unreadable = false;
   private listingSignature = "";
   private translated = false;
@@ -43,6 +46,7 @@ export class ManifestSource implements ClusterSource {
     limits: Partial<ManifestSourceLimits> = {},
   ) {
     this.limits = { ...DEFAULT_FILE_LIMITS, ...DEFAULT_MANIFEST_LIMITS, ...limits };
+    this.parser = ManifestParser.shared((msg) => this.out.skipped([{ object: this.dir, reason: msg }]));
   }
 
   /** Re-read what changed; calls made while a reload runs coalesce into one more. */
@@ -98,7 +102,12 @@ export class ManifestSource implements ClusterSource {
       const read = await readManifestFile(f.path, this.limits.maxFileBytes);
       // An editor truncates before it writes: an empty file that had objects is being saved.
       const truncated = read.ok && !read.text.trim() && Boolean(prev?.objects.length);
-      const parsed = truncated ? { ok: false as const, reason: "empty (being written?)" } : read.ok ? parseManifest(read.text, f.path, this.limits) : read;
+      const { maxNodes, maxObjects } = this.limits;
+      const parsed = truncated
+        ? { ok: false as const, reason: "empty (being written?)" }
+        : read.ok
+          ? await this.parser.parse(read.text, f.path, { maxNodes, maxObjects })
+          : read;
       if (parsed.ok) {
         this.files.set(f.path, { signature: f.signature, objects: parsed.objects });
         skipped.push(...parsed.skipped);
@@ -106,8 +115,6 @@ export class ManifestSource implements ClusterSource {
         this.files.set(f.path, { signature: f.signature, objects: prev?.objects ?? [] });
         skipped.push({ object: f.path, reason: `${parsed.reason}; ${prev ? "keeping its last good version" : "nothing read from it yet"}` });
       }
-      // One file at a time: whatever else the process serves gets its turn in between.
-      await new Promise((r) => setImmediate(r));
     }
     if (!changed) return;
     this.translated = true;

@@ -1,4 +1,4 @@
-import { parseAllDocuments } from "yaml";
+import { CORE_SCHEMA, loadAll } from "js-yaml";
 import { schemaProblem } from "./manifest-schema.js";
 import type { Skipped } from "./translate.js";
 
@@ -11,15 +11,13 @@ export interface ManifestObject {
 }
 
 export interface ManifestLimits {
-  /** Aliases a file may use (YAML "billion laughs" stay bounded). */
-  maxAliases: number;
-  /** Nodes (values) in one object, after alias expansion. */
+  /** Nodes (values) in one object, aliases counted each time they are used (YAML "billion laughs" stay bounded). */
   maxNodes: number;
   /** Objects in one file, List items included. */
   maxObjects: number;
 }
 
-export const DEFAULT_MANIFEST_LIMITS: ManifestLimits = { maxAliases: 100, maxNodes: 200_000, maxObjects: 10_000 };
+export const DEFAULT_MANIFEST_LIMITS: ManifestLimits = { maxNodes: 200_000, maxObjects: 10_000 };
 
 export type ParsedManifest = { ok: true; objects: ManifestObject[]; skipped: Skipped[] } | { ok: false; reason: string };
 
@@ -65,24 +63,16 @@ const isList = (v: Record<string, unknown>) => typeof v.kind === "string" && v.k
  * skipped with the reason and the rest are kept.
  */
 export function parseManifest(text: string, file: string, limits: ManifestLimits = DEFAULT_MANIFEST_LIMITS): ParsedManifest {
-  let docs: ReturnType<typeof parseAllDocuments>;
+  let docs: unknown[];
   try {
-    docs = parseAllDocuments(text, { prettyErrors: false });
+    // YAML 1.2's core schema, as Kubernetes reads it: a timestamp stays a string.
+    docs = loadAll(text, undefined, { schema: CORE_SCHEMA, filename: file });
   } catch (err) {
     return { ok: false, reason: `not valid YAML: ${(err as Error).message.split("\n")[0]}` };
   }
-  const list = Array.isArray(docs) ? docs : [docs];
   const values: Array<{ where: string; value: unknown }> = [];
-  for (const [i, doc] of list.entries()) {
+  for (const [i, value] of docs.entries()) {
     const where = `${file} document ${i + 1}`;
-    const err = doc.errors[0];
-    if (err) return { ok: false, reason: `not valid YAML (${where}): ${err.message.split("\n")[0]}` };
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: limits.maxAliases });
-    } catch (e) {
-      return { ok: false, reason: `${where}: ${(e as Error).message.split("\n")[0]}` };
-    }
     if (value === null || value === undefined) continue; // empty or comments only
     if (isRecord(value) && isList(value)) {
       if (!Array.isArray(value.items)) {
