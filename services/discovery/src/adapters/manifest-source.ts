@@ -118,15 +118,23 @@ export class ManifestSource implements ClusterSource {
     }
     if (!changed) return;
     this.translated = true;
-    this.translate(skipped);
+    await this.translate(skipped);
   }
 
-  private translate(skipped: Skipped[]): void {
+  /** Every object to service states, yielding to the event loop every few hundred services. */
+  private async translate(skipped: Skipped[]): Promise<void> {
     const objects = [...this.files.values()].flatMap((f) => f.objects);
     const of = <T>(kind: string) => objects.filter((d) => d.kind === kind) as unknown as T[];
     const pods = new Map(of<PodObject>("Pod").map((p) => [`${p.metadata.namespace ?? "default"}/${p.metadata.name}`, p]));
     const nodes = new Map(of<NodeObject>("Node").map((n) => [n.metadata.name ?? "", n]));
-    const slices = of<EndpointSliceObject>("EndpointSlice");
+    // Slices by namespace and service: a directory of thousands of services stays linear.
+    const slicesOf = new Map<string, EndpointSliceObject[]>();
+    for (const x of of<EndpointSliceObject>("EndpointSlice")) {
+      const k = `${x.metadata.namespace ?? "default"}/${x.metadata.labels?.[SERVICE_NAME_LABEL]}`;
+      const list = slicesOf.get(k);
+      if (list) list.push(x);
+      else slicesOf.set(k, [x]);
+    }
     const next = new Map<string, ServiceState>();
     // One object's nonsense (a string where a list goes) is that object's problem alone.
     const guarded = (what: string, f: () => { state?: ServiceState; skipped: Skipped[] }) => {
@@ -138,16 +146,22 @@ export class ManifestSource implements ClusterSource {
         skipped.push({ object: what, reason: `cannot be translated: ${(err as Error).message}` });
       }
     };
+    let n = 0;
+    const breathe = async () => {
+      if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
+    };
     for (const svc of of<ServiceObject>("Service")) {
+      await breathe();
       const ns = svc.metadata.namespace ?? "default";
       const s = { ...svc, metadata: { ...svc.metadata, namespace: ns } };
-      const mine = slices.filter((x) => (x.metadata.namespace ?? "default") === ns && x.metadata.labels?.[SERVICE_NAME_LABEL] === svc.metadata.name);
+      const mine = slicesOf.get(`${ns}/${svc.metadata.name}`) ?? [];
       guarded(`Service ${ns}/${svc.metadata.name}`, () =>
         translateService(this.cluster, s, mine, { pod: (pns, n) => pods.get(`${pns}/${n}`), node: (n) => nodes.get(n) }),
       );
     }
     const workloads = of<WorkloadEntryObject>("WorkloadEntry");
     for (const se of of<ServiceEntryObject>("ServiceEntry")) {
+      await breathe();
       guarded(`ServiceEntry ${se.metadata.namespace ?? "default"}/${se.metadata.name}`, () => translateServiceEntry(this.cluster, se, workloads));
     }
     const changed = new Set([...this.states.keys(), ...next.keys()]);

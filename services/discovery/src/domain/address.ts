@@ -18,18 +18,30 @@ const RANGES: Array<[string, number, "ipv4" | "ipv6", string]> = [
   ["fd00:ec2::254", 128, "ipv6", "the cloud metadata service"],
 ];
 
-const lists = RANGES.map(([net, prefix, type, why]) => {
-  const b = new BlockList();
-  b.addSubnet(net, prefix, type);
-  return { b, why };
+const toInt = (a: string) => a.split(".").reduce((n, o) => n * 256 + Number(o), 0);
+const V4 = RANGES.filter(([, , t]) => t === "ipv4").map(([net, prefix, , why]) => {
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { base: (toInt(net) & mask) >>> 0, mask, why };
 });
+const all = new BlockList();
+for (const [net, prefix, type] of RANGES) all.addSubnet(net, prefix, type);
 
 /** Why this is not an address an endpoint may have, or undefined when it may. */
 export function unusableEndpointAddress(address: string): string | undefined {
   const v = isIP(address);
   if (v === 0) return `invalid IP address ${JSON.stringify(address)}`;
-  const type = v === 4 ? "ipv4" : "ipv6";
-  // Checked against both families: an IPv4-mapped IPv6 address (::ffff:169.254.169.254) is the IPv4 one.
-  for (const { b, why } of lists) if (b.check(address, type)) return `endpoint address ${address} is ${why}`;
-  return undefined;
+  if (v === 4) {
+    // Integer arithmetic: this runs for every endpoint of every service.
+    const n = toInt(address);
+    const hit = V4.find((r) => (n & r.mask) >>> 0 === r.base);
+    return hit ? `endpoint address ${address} is ${hit.why}` : undefined;
+  }
+  // IPv6, IPv4-mapped forms (::ffff:169.254.169.254) included: one check, the reason only when refused.
+  if (!all.check(address, "ipv6")) return undefined;
+  for (const [net, prefix, type, why] of RANGES) {
+    const one = new BlockList();
+    one.addSubnet(net, prefix, type);
+    if (one.check(address, "ipv6")) return `endpoint address ${address} is ${why}`;
+  }
+  return `endpoint address ${address} is not usable`;
 }
