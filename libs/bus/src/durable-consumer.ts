@@ -147,8 +147,8 @@ export class DurableConsumer {
 
   private async watch(messages: ConsumerMessages): Promise<void> {
     for await (const s of messages.status()) {
-      if (s.type === "heartbeats_missed" || s.type === "consumer_deleted" || s.type === "consumer_not_found" || s.type === "stream_not_found")
-        this.live = false;
+      // Gone, not merely quiet: missed heartbeats alone recover by themselves and say nothing when they do.
+      if (s.type === "consumer_deleted" || s.type === "consumer_not_found" || s.type === "stream_not_found") this.live = false;
     }
   }
 
