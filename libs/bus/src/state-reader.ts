@@ -29,6 +29,8 @@ export class StateReader implements AsyncIterable<StateItem> {
   private live = false;
   /** Messages yielded as `invalid` (undecodable, or on a subject their data does not name). */
   rejected = 0;
+  /** Times its consumer was found gone (deleted, or lost with a server) and recreated where it was. */
+  recreated = 0;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -80,7 +82,10 @@ export class StateReader implements AsyncIterable<StateItem> {
     for await (const s of messages.status()) {
       if (s.type === "heartbeats_missed" || s.type === "consumer_deleted" || s.type === "consumer_not_found" || s.type === "stream_not_found")
         this.live = false;
-      else if (s.type === "ordered_consumer_recreated") this.live = true;
+      else if (s.type === "ordered_consumer_recreated") {
+        this.live = true;
+        this.recreated++;
+      }
     }
   }
 

@@ -65,6 +65,7 @@ describe("following a stream after its consumer is deleted", () => {
     await pub.publish(y.subject, y.event);
     await until(() => seen.includes("y"), 60_000);
     expect(reader.following).toBe(true);
+    expect(reader.recreated).toBeGreaterThanOrEqual(1);
     await reader.close();
     await reading;
   }, 70_000);
