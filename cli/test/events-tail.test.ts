@@ -3,7 +3,7 @@ import { buildEvent, configResourceV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatTable, type TailLine } from "../src/index.js";
-import { runCli } from "./run-cli.js";
+import { runIsthmus } from "./run-cli.js";
 
 let fx: MeshFixture;
 let bus: Bus;
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => fx.dispose());
 
-const run = (args: string[]) => runCli(args, { NATS_URL: testNatsUrl() });
+const run = (args: string[]) => runIsthmus(args, { env: { ...process.env, NATS_URL: testNatsUrl() } });
 
 describe("isthmus events tail", () => {
   it("prints each event as one JSON line, and says why a message is not a valid event", async () => {

@@ -1,7 +1,7 @@
 import { awaitMeshStreams, Bus, meshStreamSpecs, type NatsUser, natsAuthorization, SERVICE_USERS } from "@isthmus/bus";
 import { NatsServer, uniqueMeshId } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.js";
+import { runIsthmus } from "./run-cli.js";
 
 // Streams exist because the operator provisioned them: a service's own credentials may not
 // create them, so it says what to run and waits; `isthmus nats provision` (the chart's Job,
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => nats?.dispose());
 
-const run = (args: string[], user: string) => runCli(args, { NATS_URL: nats.url, NATS_USER: user, NATS_PASSWORD: pw(user) });
+const run = (args: string[], user: string) => runIsthmus(args, { env: { ...process.env, NATS_URL: nats.url, NATS_USER: user, NATS_PASSWORD: pw(user) } });
 
 describe("isthmus nats provision", () => {
   it("a service waits, saying what to run, until the operator provisions its streams", async () => {

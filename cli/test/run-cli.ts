@@ -1,19 +1,28 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
-/** `isthmus ARGS` as a child process from the sources, with these variables added to the environment. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+/** `isthmus <args>` started as a user starts it (from the TypeScript sources). */
+export function spawnIsthmus(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], { cwd: repoRoot, env });
+}
+
+/** Run `isthmus <args>` to its end: exit code, stdout, stderr; `stdin` is written to it when given. */
+export function runIsthmus(
+  args: string[],
+  o: { env?: NodeJS.ProcessEnv; stdin?: string } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = spawnIsthmus(args, o.env);
   let stdout = "";
   let stderr = "";
-  p.stdout.on("data", (b) => {
+  p.stdout?.on("data", (b) => {
     stdout += b;
   });
-  p.stderr.on("data", (b) => {
+  p.stderr?.on("data", (b) => {
     stderr += b;
   });
+  if (o.stdin !== undefined) p.stdin?.end(o.stdin);
   return new Promise((resolve) => p.once("exit", (code) => resolve({ code, stdout, stderr })));
 }

@@ -38,6 +38,12 @@ export const SAMPLES: Record<string, unknown> = {
   },
   "io.isthmus.ca.certificate_revoked.v1": { serial: "0a", reason: "keyCompromise", revokedAt: now },
   "io.isthmus.ca.intermediate_rotated.v1": { mesh: "mesh-1", serial: "0b", notAfter: now, rootFingerprint: "ff", certificate: cert },
+  "io.isthmus.push.config_translation.v1": {
+    kind: "VirtualService",
+    namespace: "default",
+    name: "reviews",
+    problems: [{ code: "IST0101", name: "ReferencedResourceNotFound", level: "Warning", message: "no such host", path: "spec.http[0]" }],
+  },
   "io.isthmus.push.proxy_status.v1": {
     proxyId: "sidecar~10.0.0.1~a.default~default.svc.cluster.local",
     instance: "cp-1",
