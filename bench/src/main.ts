@@ -1,6 +1,7 @@
 import { benchBus } from "./bus.js";
 import { benchCa } from "./ca.js";
 import { benchDiscovery } from "./discovery.js";
+import { benchManifests } from "./manifests.js";
 import { benchRemoteCp } from "./remote-cp.js";
 import { benchXds } from "./xds.js";
 import { benchXdsValidate } from "./xds-validate.js";
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   bus: benchBus,
   ca: benchCa,
   discovery: benchDiscovery,
+  manifests: benchManifests,
   xds: benchXds,
   "xds-validate": benchXdsValidate,
   "remote-cp": benchRemoteCp,

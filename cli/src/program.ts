@@ -5,7 +5,7 @@ import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caL
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
 import { demoClient, demoServer } from "./commands/demo.js";
 import { eventsTail } from "./commands/events-tail.js";
-import { natsProvisionRemote } from "./commands/nats.js";
+import { natsProvision, natsProvisionRemote } from "./commands/nats.js";
 import { type ConfigKind, proxyConfig } from "./commands/proxy-config.js";
 import { proxyStatus } from "./commands/proxy-status.js";
 import { pvlStatus } from "./commands/pvl.js";
@@ -192,9 +192,14 @@ export function buildProgram(): Command {
     .option("--all", "include disconnected proxies")
     .action((o) => proxyStatus(o));
 
-  program
-    .command("nats")
-    .description("the mesh's NATS")
+  const nats = program.command("nats").description("the mesh's NATS");
+  nats
+    .command("provision")
+    .description("create or update the mesh's streams (run with the operator's credentials: NATS_USER=isthmus-cli)")
+    .requiredOption("--mesh <id>", "mesh id")
+    .option("--replicas <n>", "stream replicas (3 on a 3-node NATS cluster)", positiveInt, 1)
+    .action((o: { mesh: string; replicas: number }) => natsProvision(o));
+  nats
     .command("provision-remote")
     .description("a remote control plane's streams on its leaf node (run against the leaf)")
     .requiredOption("--mesh <id>", "mesh id")

@@ -97,7 +97,19 @@ describe("docker-compose.yml", () => {
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
     const ours = Object.entries(services).filter(([, s]) => s.build);
     expect(ours.map(([n]) => n).sort()).toEqual(
-      ["ca-init", "cert-authority", "cli", "config", "config-push", "demo-client", "discovery", "helloworld-v1", "helloworld-v2", "pvl-manager"].sort(),
+      [
+        "ca-init",
+        "cert-authority",
+        "cli",
+        "config",
+        "config-push",
+        "demo-client",
+        "discovery",
+        "helloworld-v1",
+        "helloworld-v2",
+        "nats-provision",
+        "pvl-manager",
+      ].sort(),
     );
     const cli = buildProgram();
     for (const [name, s] of ours) {
@@ -170,6 +182,8 @@ describe("docker-compose.yml", () => {
       }
     }
     expect(services["cert-authority"]?.depends_on?.["ca-init"]?.condition).toBe("service_completed_successfully");
+    // The streams come from the operator's one-shot, the only identity that may create them.
+    expect(services["nats-provision"]?.environment?.NATS_USER).toBe("isthmus-cli");
   });
 
   it("runs NATS with JetStream on a file store with fsync always, per-service users, and the checked-in config is current", () => {

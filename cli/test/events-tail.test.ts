@@ -1,13 +1,10 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { type Bus, Publisher } from "@isthmus/bus";
 import { buildEvent, configResourceV1 } from "@isthmus/events";
 import { type MeshFixture, meshFixture, testNatsUrl } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatTable, type TailLine } from "../src/index.js";
+import { runIsthmus } from "./run-cli.js";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 let fx: MeshFixture;
 let bus: Bus;
 let mesh: string;
@@ -18,21 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => fx.dispose());
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, NATS_URL: testNatsUrl() },
-  });
-  let stdout = "";
-  let stderr = "";
-  p.stdout.on("data", (b) => {
-    stdout += b;
-  });
-  p.stderr.on("data", (b) => {
-    stderr += b;
-  });
-  return new Promise((resolve) => p.once("exit", (code) => resolve({ code, stdout, stderr })));
-}
+const run = (args: string[]) => runIsthmus(args, { env: { ...process.env, NATS_URL: testNatsUrl() } });
 
 describe("isthmus events tail", () => {
   it("prints each event as one JSON line, and says why a message is not a valid event", async () => {

@@ -247,6 +247,7 @@ export async function up(o: UpOptions): Promise<void> {
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   stops.push(() => cp.stop());
   await cp.ready;
+  tel.health.addCheck("config-push", () => cp.following());
 
   // Mesh configuration: the watched config directory, and `isthmus apply` (both through admission into the CONFIG stream).
   const configDir = resolve(o.configDir ?? join(dir, "config"));

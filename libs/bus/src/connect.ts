@@ -10,6 +10,7 @@ import {
   tokenAuthenticator,
   usernamePasswordAuthenticator,
 } from "@nats-io/transport-node";
+import { inboxPrefixFor } from "./permissions.js";
 
 export interface BusTls {
   caFile?: string;
@@ -35,9 +36,15 @@ export interface BusConnectOptions {
   maxReconnectDelayMs?: number;
   /** JetStream domain to talk to (leaf nodes with their own domain). */
   jsDomain?: string;
+  /**
+   * Where replies to this connection's requests arrive. Default with a user: `_INBOX_<user>`,
+   * the only inboxes the generated permissions let that user subscribe to, so no service sees
+   * another's replies; without a user, NATS's `_INBOX`.
+   */
+  inboxPrefix?: string;
 }
 
-/** Options from the environment: NATS_URL, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY_SEED, NATS_CREDS, NATS_TLS_CA/CERT/KEY. */
+/** Options from the environment: NATS_URL, NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_NKEY_SEED, NATS_CREDS, NATS_TLS_CA/CERT/KEY, NATS_INBOX_PREFIX. */
 export function busOptionsFromEnv(env: NodeJS.ProcessEnv = process.env, name?: string): BusConnectOptions {
   const opts: BusConnectOptions = { servers: (env.NATS_URL ?? "nats://127.0.0.1:4222").split(",") };
   if (name) opts.name = name;
@@ -47,6 +54,7 @@ export function busOptionsFromEnv(env: NodeJS.ProcessEnv = process.env, name?: s
   if (env.NATS_NKEY_SEED) opts.nkeySeed = env.NATS_NKEY_SEED;
   if (env.NATS_CREDS) opts.credsFile = env.NATS_CREDS;
   if (env.NATS_JS_DOMAIN) opts.jsDomain = env.NATS_JS_DOMAIN;
+  if (env.NATS_INBOX_PREFIX) opts.inboxPrefix = env.NATS_INBOX_PREFIX;
   if (env.NATS_TLS_CA || env.NATS_TLS_CERT) {
     opts.tls = {};
     if (env.NATS_TLS_CA) opts.tls.caFile = env.NATS_TLS_CA;
@@ -85,6 +93,8 @@ export function connectionOptions(o: BusConnectOptions): ConnectionOptions {
     attempt = 0;
   };
   if (o.name) opts.name = o.name;
+  const inbox = o.inboxPrefix ?? (o.user !== undefined ? inboxPrefixFor(o.user) : undefined);
+  if (inbox) opts.inboxPrefix = inbox;
   const auth = authenticators(o);
   if (auth.length) opts.authenticator = auth;
   if (o.tls) {

@@ -55,7 +55,7 @@ function consumerConfig(spec: DurableSpec): Partial<ConsumerConfig> {
 }
 
 /** Create the durable consumer, or bring its mutable settings up to date. */
-export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): Promise<void> {
+export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): Promise<"created" | "updated"> {
   const stream = streamName(spec.mesh, spec.domain);
   const cfg = consumerConfig(spec);
   try {
@@ -63,12 +63,13 @@ export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): P
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === 10014) {
       await jsm.consumers.add(stream, cfg);
-      return;
+      return "created";
     }
     throw err;
   }
   const { ack_wait, max_ack_pending, max_deliver } = cfg;
   await jsm.consumers.update(stream, spec.durable, { ack_wait, max_ack_pending, max_deliver } as Partial<ConsumerConfig>);
+  return "updated";
 }
 
 /**
@@ -80,6 +81,9 @@ export async function ensureDurable(jsm: JetStreamManager, spec: DurableSpec): P
 export class DurableConsumer {
   private messages: ConsumerMessages | undefined;
   private stopping = false;
+  private live = false;
+  /** Times the durable was found gone (deleted by someone) and created again. */
+  recreated = 0;
   readonly done: Promise<void>;
   private readonly dlqSubject: string;
   private readonly maxDeliver: number;
@@ -109,28 +113,62 @@ export class DurableConsumer {
     return c;
   }
 
+  /** For readiness: pulling from the durable now (false while it is gone or being re-established). */
+  get following(): boolean {
+    return this.live && !this.stopping;
+  }
+
   private async run(started: () => void): Promise<void> {
     const stream = streamName(this.spec.mesh, this.spec.domain);
     while (!this.stopping) {
       try {
         const consumer = await this.bus.js.consumers.get(stream, this.spec.durable);
-        this.messages = await consumer.consume({ max_messages: 256 });
+        // A deleted durable ends the iteration instead of being retried forever in silence.
+        this.messages = await consumer.consume({ max_messages: 256, abort_on_missing_resource: true });
+        this.live = true;
         started();
+        void this.watch(this.messages);
         for await (const m of this.messages) {
+          this.live = true;
           await this.handle(m);
           if (this.stopping) break;
         }
-      } catch (err) {
         if (this.stopping) break;
-        this.log.warn({ err, stream, durable: this.spec.durable }, "consumer interrupted; restarting");
-        await new Promise((r) => setTimeout(r, 1_000));
+        this.live = false;
+        await this.reestablish(stream, undefined);
+      } catch (err) {
+        this.live = false;
+        if (this.stopping) break;
+        await this.reestablish(stream, err);
       }
     }
     started();
   }
 
+  private async watch(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      // Gone, not merely quiet: missed heartbeats alone recover by themselves and say nothing when they do.
+      if (s.type === "consumer_deleted" || s.type === "consumer_not_found" || s.type === "stream_not_found") this.live = false;
+    }
+  }
+
+  /** After an interruption: create the durable again when it is gone (and say so), then resume. */
+  private async reestablish(stream: string, err: unknown): Promise<void> {
+    try {
+      if ((await ensureDurable(this.bus.jsm, this.spec)) === "created") {
+        this.recreated++;
+        this.log.warn({ stream, durable: this.spec.durable, recreated: this.recreated }, "durable consumer had disappeared; recreated it");
+        return;
+      }
+    } catch (e) {
+      this.log.error({ err: String(e), stream, durable: this.spec.durable }, "durable consumer cannot be re-established; retrying");
+    }
+    if (err) this.log.warn({ err, stream, durable: this.spec.durable }, "consumer interrupted; restarting");
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+
   private async handle(m: JsMsg): Promise<void> {
-    const decoded = decodeEvent(m.data);
+    const decoded = decodeEvent(m.data, m.subject);
     if (!decoded.ok) return this.toDeadLetter(m, `malformed: ${decoded.reason}`);
     const deliveries = m.info.deliveryCount;
     if (deliveries > this.maxDeliver) {

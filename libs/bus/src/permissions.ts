@@ -4,7 +4,7 @@ import type { Domain } from "@isthmus/events";
 export const SERVICE_USERS = ["discovery", "config-push", "cert-authority", "pvl-manager", "isthmus-cli"] as const;
 export type ServiceUser = (typeof SERVICE_USERS)[number];
 
-/** Which event domains each service owns (publishes); reading is open to every service. */
+/** Which event domains each service owns (publishes). */
 export const DOMAINS_OWNED: Record<ServiceUser, Domain[]> = {
   discovery: ["discovery"],
   "config-push": ["push", "config"],
@@ -13,41 +13,71 @@ export const DOMAINS_OWNED: Record<ServiceUser, Domain[]> = {
   "isthmus-cli": [],
 };
 
+/**
+ * What each service reads, as (domain, entity prefix) filters: it may create consumers only
+ * filtered within these. The operator (`isthmus-cli`) reads everything.
+ */
+export const READS: Record<Exclude<ServiceUser, "isthmus-cli">, Array<{ domain: Domain; entity?: string }>> = {
+  discovery: [{ domain: "discovery" }],
+  "config-push": [{ domain: "discovery" }, { domain: "config" }, { domain: "ca", entity: "trust-bundle" }],
+  "cert-authority": [],
+  "pvl-manager": [],
+};
+
+/** The operator identity: provisions streams and consumers (`isthmus nats provision`), the only one that may. */
+export const OPERATOR_USER: ServiceUser = "isthmus-cli";
+
+/**
+ * A service's durable consumers are named after its user: permission subjects match whole
+ * tokens, so this is what lets the server tell one service's durables from another's.
+ */
+export const durableNameFor = (user: ServiceUser): string => user;
+
+/** Replies to a user's requests (JetStream API answers, pulled messages) arrive under this prefix only. */
+export const inboxPrefixFor = (user: string): string => `_INBOX_${user}`;
+
 export interface SubjectPermissions {
   publish: { allow: string[]; deny?: string[] };
   subscribe: { allow: string[]; deny?: string[] };
+  /** May answer the requests it receives (the CA's RPC), once each. */
+  allowResponses?: boolean;
 }
 
-/**
- * The JetStream API a service needs: provision and read its mesh's streams, run its own
- * consumers, acknowledge. Deleting or purging a stream, or deleting messages, is the
- * operator's (`isthmus-cli`) alone.
- */
-const JS_API = [
-  "$JS.API.INFO",
-  "$JS.API.STREAM.NAMES",
-  "$JS.API.STREAM.LIST",
-  "$JS.API.STREAM.INFO.*",
-  "$JS.API.STREAM.CREATE.*",
-  "$JS.API.STREAM.UPDATE.*",
-  "$JS.API.STREAM.MSG.GET.*",
-  "$JS.API.DIRECT.GET.>",
-  "$JS.API.CONSUMER.>",
-  "$JS.ACK.>",
-  "$JS.FC.>",
-];
+const filterOf = (mesh: string, r: { domain: Domain; entity?: string }) => `mesh.${mesh}.${r.domain}.${r.entity ? `${r.entity}.` : ""}>`;
 
 /**
- * NATS permissions for one service in one mesh (or every mesh with `*`): publish only its
- * own domains' subjects (`mesh.<mesh>.<domain>.>`), its dead letters, the JetStream API it
- * needs and replies; subscribe to everything of the mesh it reads and its inboxes.
+ * NATS permissions for one service in one mesh (or every mesh with `*`). A service publishes
+ * only its own domains' subjects and dead letters; it may read stream info and create
+ * consumers only filtered to what it reads (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`:
+ * nats-server 2.9 refuses a request whose filter differs from the subject's); it cannot
+ * create, update, delete or purge a stream, delete a consumer, or create one without a
+ * filter (`CONSUMER.CREATE.<stream>`, `CONSUMER.DURABLE.CREATE.…` carry none), nor pull
+ * from or acknowledge another service's durables. Replies reach it on its own inbox prefix.
+ * The stream token is `*`: the filter already names mesh and domain, and mirrors (a remote
+ * control plane's `HUB_…`) hold the same subjects.
  */
 export function servicePermissions(user: ServiceUser, mesh = "*"): SubjectPermissions {
   if (user === "isthmus-cli") return { publish: { allow: [">"] }, subscribe: { allow: [">"] } };
-  const publish = [...DOMAINS_OWNED[user].map((d) => `mesh.${mesh}.${d}.>`), `mesh.${mesh}.dlq.>`, ...JS_API, "_INBOX.>"];
-  const subscribe = [`mesh.${mesh}.>`, "_INBOX.>"];
-  if (user === "cert-authority") subscribe.push(`isthmus.rpc.${mesh}.ca.>`);
-  return { publish: { allow: publish }, subscribe: { allow: subscribe } };
+  const reads = READS[user];
+  const own = durableNameFor(user);
+  const publish = [...DOMAINS_OWNED[user].map((d) => `mesh.${mesh}.${d}.>`), `mesh.${mesh}.dlq.>`, "$JS.API.INFO", "$JS.API.STREAM.INFO.*"];
+  const deny: string[] = [];
+  if (reads.length) {
+    for (const r of reads) publish.push(`$JS.API.CONSUMER.CREATE.*.*.${filterOf(mesh, r)}`);
+    publish.push("$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.MSG.NEXT.*.*", `$JS.ACK.*.${own}.>`);
+    for (const other of SERVICE_USERS) {
+      if (other === user) continue;
+      const name = durableNameFor(other);
+      deny.push(`$JS.API.CONSUMER.CREATE.*.${name}.>`, `$JS.API.CONSUMER.MSG.NEXT.*.${name}`);
+    }
+  }
+  const subscribe = [`${inboxPrefixFor(user)}.>`];
+  const p: SubjectPermissions = { publish: { allow: publish, ...(deny.length ? { deny } : {}) }, subscribe: { allow: subscribe } };
+  if (user === "cert-authority") {
+    subscribe.push(`isthmus.rpc.${mesh}.ca.>`);
+    p.allowResponses = true;
+  }
+  return p;
 }
 
 export interface NatsUser {
@@ -68,7 +98,8 @@ export function natsAuthorization(users: NatsUser[], mesh = "*"): string {
     const p = servicePermissions(u.user, mesh);
     const deny = (d: string[] | undefined) => (d?.length ? `, deny: ${list(d)}` : "");
     const password = typeof u.password === "string" ? q(u.password) : `$${u.password.env}`;
-    return `    { user: ${q(u.user)}, password: ${password}, permissions: { publish: { allow: ${list(p.publish.allow)}${deny(p.publish.deny)} }, subscribe: { allow: ${list(p.subscribe.allow)}${deny(p.subscribe.deny)} } } }`;
+    const responses = p.allowResponses ? ", allow_responses: true" : "";
+    return `    { user: ${q(u.user)}, password: ${password}, permissions: { publish: { allow: ${list(p.publish.allow)}${deny(p.publish.deny)} }, subscribe: { allow: ${list(p.subscribe.allow)}${deny(p.subscribe.deny)} }${responses} } }`;
   });
   return `authorization {\n  users: [\n${lines.join(",\n")}\n  ]\n}`;
 }

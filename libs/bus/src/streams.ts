@@ -1,6 +1,7 @@
 import { DOMAINS, type Domain, domainFilter, streamName } from "@isthmus/events";
 import { DiscardPolicy, JetStreamApiError, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
+import { type BusLogger, silentLogger } from "./logger.js";
 
 /** What a stream should look like; provisioning makes the server match it. */
 export interface StreamSpec {
@@ -164,4 +165,45 @@ export async function provisionMeshStreams(jsm: JetStreamManager, mesh: string, 
   const out: ProvisionResult[] = [];
   for (const spec of meshStreamSpecs(mesh, o)) out.push(await provisionStream(jsm, spec));
   return out;
+}
+
+/**
+ * What a service does at start instead of provisioning: wait until its mesh's streams
+ * exist. Streams are administered by the operator (`isthmus nats provision`); a service's
+ * own credentials may not create or update them. On a server without authorization (a
+ * development NATS) the creation is tried and succeeds; with the generated permissions it
+ * is refused, and the service says what to run and waits. An existing stream is never
+ * changed by a service.
+ */
+export async function awaitMeshStreams(
+  jsm: JetStreamManager,
+  mesh: string,
+  o: MeshStreamOptions & { log?: BusLogger; retryMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
+  const log = o.log ?? silentLogger;
+  for (const spec of meshStreamSpecs(mesh, o)) {
+    let told = false;
+    for (;;) {
+      if (o.signal?.aborted) throw new Error(`stopped while waiting for stream ${spec.name}`);
+      try {
+        await jsm.streams.info(spec.name);
+        break;
+      } catch (err) {
+        if (!(err instanceof JetStreamApiError && err.code === 10059)) throw err;
+      }
+      try {
+        await jsm.streams.add(toConfig(spec));
+        break;
+      } catch (err) {
+        if (!told) {
+          log.warn(
+            { stream: spec.name, err: (err as Error).message },
+            `stream ${spec.name} does not exist and this identity may not create it: run \`isthmus nats provision --mesh ${mesh}\` with the operator's credentials; waiting`,
+          );
+          told = true;
+        }
+      }
+      await new Promise((r) => setTimeout(r, o.retryMs ?? 2_000));
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type CloudEvent, cloudEventSchema, decodeJson, type EnvelopeOptions, envelope } from "./envelope.js";
-import { type Domain, subjectFor } from "./subjects.js";
+import { type Domain, parseSubject, subjectFor } from "./subjects.js";
 
 /**
  * `state`: the latest message on the entity's subject is its current state (a tombstone
@@ -108,8 +108,48 @@ export function isTombstone(ev: CloudEvent): ev is CloudEvent<TombstoneData> {
 
 export type DecodeResult = { ok: true; event: CloudEvent; def: EventDef | undefined } | { ok: false; reason: string };
 
-/** Parse bytes into a validated event; never throws, says why on failure. */
-export function decodeEvent(bytes: Uint8Array): DecodeResult {
+/**
+ * Why an event may not sit on this subject, or undefined when it may: the subject is the
+ * one its data names (`keyOf` through `path`, in the subject's own mesh), so a state never
+ * lands on another entity's subject — a service state carrying another service's hostname,
+ * a trust bundle of another trust domain. A tombstone names its entity by subject alone:
+ * the subject must have the shape of its type's path.
+ */
+export function subjectMismatch(subject: string, ev: CloudEvent, def: EventDef | undefined): string | undefined {
+  let parsed: ReturnType<typeof parseSubject>;
+  try {
+    parsed = parseSubject(subject);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (!def) return isTombstone(ev) ? `tombstone of unknown type ${(ev.data as TombstoneData).of}` : `unknown event type ${ev.type}`;
+  if (parsed.domain !== def.domain) return `${def.type} belongs in domain ${def.domain}, not ${parsed.domain}`;
+  const shape = `mesh.${parsed.mesh}.${def.domain}.${def.path.join(".")}`;
+  if (isTombstone(ev)) {
+    const ok = parsed.tokens.length === def.path.length && def.path.every((t, i) => t.startsWith(":") || t === parsed.tokens[i]);
+    return ok ? undefined : `tombstone of ${def.type} on ${subject}, which is not of the shape ${shape}`;
+  }
+  let expected: string;
+  try {
+    expected = eventSubject(def, parsed.mesh, def.keyOf(ev.data) as Record<string, string>);
+  } catch (err) {
+    return `${def.type}: ${(err as Error).message}`;
+  }
+  return expected === subject ? undefined : `subject ${subject} does not match its data, which names ${expected}`;
+}
+
+/**
+ * Parse bytes into a validated event; never throws, says why on failure. Given the subject
+ * it arrived on, the event must also be the one that subject names (`subjectMismatch`).
+ */
+export function decodeEvent(bytes: Uint8Array, subject?: string): DecodeResult {
+  const r = decodeBytes(bytes);
+  if (!r.ok || subject === undefined) return r;
+  const mismatch = subjectMismatch(subject, r.event, r.def);
+  return mismatch ? { ok: false, reason: `subject mismatch: ${mismatch}` } : r;
+}
+
+function decodeBytes(bytes: Uint8Array): DecodeResult {
   let raw: unknown;
   try {
     raw = decodeJson(bytes);

@@ -6,7 +6,11 @@ import { startCertAuthority } from "./service.js";
 const tel = await startTelemetry({ serviceName: "cert-authority" });
 const log = tel.logger;
 try {
+  // Not ready until started: starting waits for the mesh's streams, which the operator provisions.
+  let started = false;
+  tel.health.addCheck("started", () => started);
   const ca = await startCertAuthority({ ...configFromEnv(), log });
+  started = true;
   tel.health.addCheck("ca", () => ca.ready());
   log.info({ grpcPort: ca.grpcPort, health: tel.health.url }, "cert-authority ready");
   process.stdout.write(`cert-authority listening on ${ca.grpcPort}\n`);

@@ -1,5 +1,5 @@
 import type { X509Certificate } from "node:crypto";
-import { Bus, type BusConnectOptions, type BusLogger, Publisher, provisionMeshStreams, silentLogger } from "@isthmus/bus";
+import { awaitMeshStreams, Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
 import { type ClusterAccess, kubeConfigFor } from "@isthmus/k8s";
 import { generateKey, spkiDer, x509 } from "@isthmus/pki";
 import { OutboxRelay, type Store } from "@isthmus/store";
@@ -139,7 +139,7 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
   let responder: Subscription | undefined;
   if (c.bus) {
     bus = await Bus.connect(c.bus);
-    await provisionMeshStreams(bus.jsm, c.mesh);
+    await awaitMeshStreams(bus.jsm, c.mesh, { log });
     relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { log });
     await relay.start();
     responder = startNatsResponder({ nc: bus.nc, mesh: c.mesh, issuer, auth, log });

@@ -11,6 +11,7 @@ try {
     ready = true;
   });
   tel.health.addCheck("model", () => ready);
+  tel.health.addCheck("streams", () => cp.following());
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   process.stdout.write(`config-push serving xDS on ${cp.port}\n`);
   const stop = async () => {

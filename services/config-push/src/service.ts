@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
+import { awaitMeshStreams, Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
 import type { ClusterAccess } from "@isthmus/k8s";
 import type { SnapshotCache, Violation } from "@isthmus/xds";
 import { AdsServer } from "./adapters/ads-server.js";
@@ -83,6 +83,8 @@ export interface RunningConfigPush {
   xdsViolations: Violation[];
   /** Resolves once the model has caught up with the stream and the first snapshot is built. */
   ready: Promise<void>;
+  /** For readiness: every stream it reads is being followed now (false while a consumer is gone). */
+  following(): boolean;
   stop(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export interface RunningConfigPush {
 export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfigPush> {
   const log = c.log ?? silentLogger;
   const bus = await Bus.connect(c.bus);
+  await awaitMeshStreams(bus.jsm, c.mesh, { log });
   const model = new MeshModel();
   const trustDomain = c.trustDomain ?? DEFAULT_TRANSLATE.trustDomain;
   const views = new Views(model, { trustDomain, sdsCertDir: c.sdsCertDir ?? DEFAULT_TRANSLATE.sdsCertDir });
@@ -191,6 +194,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     ads,
     debug: debugRoutes(ads, instance),
     ready,
+    following: () => feed.following,
     async stop() {
       clearTimeout(timer);
       status.stop();

@@ -1,5 +1,7 @@
+export * from "./adapters/manifest-source.js";
 export * from "./adapters/registry.js";
 export * from "./config.js";
+export * from "./domain/manifest-docs.js";
 export * from "./domain/model.js";
 export * from "./domain/protocol.js";
 export * from "./domain/service-entry.js";

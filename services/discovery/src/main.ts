@@ -5,7 +5,11 @@ import { startDiscovery } from "./service.js";
 
 const tel = await startTelemetry({ serviceName: "discovery" });
 try {
+  // Not ready until started: starting waits for the mesh's streams, which the operator provisions.
+  let started = false;
+  tel.health.addCheck("started", () => started);
   const d = await startDiscovery({ ...configFromEnv(), log: tel.logger });
+  started = true;
   tel.health.addCheck("discovery", () => d.ready());
   tel.logger.info({ health: tel.health.url, leading: d.leading() }, "discovery ready");
   process.stdout.write(`discovery ready; leading ${d.leading().join(", ") || "no cluster yet"}\n`);

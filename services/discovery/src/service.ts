@@ -1,4 +1,4 @@
-import { Bus, type BusConnectOptions, type BusLogger, Publisher, provisionMeshStreams, silentLogger } from "@isthmus/bus";
+import { awaitMeshStreams, Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
 import { kubeConfigFor } from "@isthmus/k8s";
 import type { LeaderLock, Store } from "@isthmus/store";
 import { ClusterPublisher } from "./adapters/cluster-publisher.js";
@@ -18,6 +18,11 @@ export interface DiscoveryConfig {
   staleAfterMs?: number;
   /** How often leadership and the registry are re-checked. */
   reconcileMs?: number;
+  /**
+   * How often each led cluster's published state is compared with its source and corrected
+   * (a write to its subjects by anyone else is undone). Default 60 s; 0 = never.
+   */
+  resyncMs?: number;
   log?: BusLogger;
 }
 
@@ -26,6 +31,7 @@ interface Runner {
   lock: LeaderLock;
   source?: ClusterSource;
   publisher?: ClusterPublisher;
+  resync?: NodeJS.Timeout;
 }
 
 export interface RunningDiscovery {
@@ -52,7 +58,7 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
   const store = await openDiscoveryStore(c.databaseUrl, c.dataDir);
   if (c.clustersFile) for (const spec of readClustersFile(c.clustersFile)) await upsertCluster(store, spec);
   const bus = await Bus.connect(c.bus);
-  await provisionMeshStreams(bus.jsm, c.mesh);
+  await awaitMeshStreams(bus.jsm, c.mesh, { log });
   const publisher = new Publisher(bus.js);
   const runners = new Map<string, Runner>();
   let stopping = false;
@@ -67,10 +73,16 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
     r.source = src;
     r.publisher = pub;
     await src.start();
+    const every = c.resyncMs ?? 60_000;
+    if (every > 0) {
+      r.resync = setInterval(() => void pub.resync().catch((err) => log.warn({ err: String(err), cluster: r.spec.id }, "resync failed")), every);
+      r.resync.unref();
+    }
     log.info({ cluster: r.spec.id }, "leading cluster: watching and publishing");
   };
 
   const stopLeading = async (r: Runner, retract: boolean) => {
+    clearInterval(r.resync);
     await r.source?.stop();
     if (retract) await r.publisher?.retractAll();
     await r.publisher?.stop();

@@ -1,7 +1,7 @@
 import { type Bus, StateReader } from "@isthmus/bus";
 import { domainFilter, streamName } from "@isthmus/events";
 import { createTestDatabase, KubeApiStandIn, type TestDatabase, testNatsUrl, uniqueMeshId, waitFor } from "@isthmus/testing";
-import { type ClusterSpec, openDiscoveryStore, type RunningDiscovery, startDiscovery, upsertCluster } from "../src/index.js";
+import { type ClusterSpec, type DiscoveryConfig, openDiscoveryStore, type RunningDiscovery, startDiscovery, upsertCluster } from "../src/index.js";
 
 export interface Endpoint {
   address: string;
@@ -36,15 +36,24 @@ export class DiscoveryHarness {
     return api;
   }
 
-  async start(o: { staleAfterMs?: number } = {}): Promise<RunningDiscovery> {
+  /** Register a cluster that is a directory of manifests. */
+  async manifestCluster(id: string, dir: string): Promise<void> {
+    if (!this.db) this.db = await createTestDatabase();
+    const store = await openDiscoveryStore(this.db.url);
+    await upsertCluster(store, { id, source: { manifests: dir }, mode: "managed", network: "", region: "", zone: "" });
+    await store.close();
+  }
+
+  async start(o: Partial<Pick<DiscoveryConfig, "staleAfterMs" | "log" | "reconcileMs" | "resyncMs">> & { servers?: string } = {}): Promise<RunningDiscovery> {
+    const { servers, ...rest } = o;
     if (!this.db) this.db = await createTestDatabase();
     this.d = await startDiscovery({
       mesh: this.mesh,
       databaseUrl: this.db.url,
-      bus: { servers: testNatsUrl(), waitOnFirstConnect: false },
+      bus: { servers: servers ?? testNatsUrl(), waitOnFirstConnect: false },
       coalesceMs: 10,
       reconcileMs: 500,
-      ...o,
+      ...rest,
     });
     return this.d;
   }

@@ -81,6 +81,25 @@ describe("translateService", () => {
     ]);
   });
 
+  it("refuses endpoint addresses no proxy may be sent to: unspecified, broadcast, link-local and cloud metadata, multicast", () => {
+    const bad = ["0.0.0.0", "::", "255.255.255.255", "169.254.169.254", "::ffff:169.254.169.254", "fd00:ec2::254", "fe80::1", "224.0.0.1", "ff02::1"];
+    const slice = k8s.slice("s-1", "s", "default", [{ ip: "10.1.0.1" }, { ip: "127.0.0.1" }, ...bad.map((ip) => ({ ip }))]);
+    const { state, skipped } = translateService(cluster, k8s.service("s"), [slice], none);
+    expect(state?.endpoints.map((e) => e.address)).toEqual(["10.1.0.1", "127.0.0.1"]);
+    expect(skipped.map((x) => x.reason.replace(/ is .*/, ""))).toEqual(bad.map((ip) => `endpoint address ${ip}`));
+    expect(skipped.find((x) => x.reason.includes("169.254.169.254"))?.reason).toMatch(/metadata/);
+    const se = translateServiceEntry(
+      cluster,
+      {
+        metadata: { name: "x", namespace: "default" },
+        spec: { hosts: ["x.example"], ports: [{ number: 80, name: "http" }], endpoints: [{ address: "169.254.169.254" }] },
+      },
+      [],
+    );
+    expect(se.state?.endpoints).toEqual([]);
+    expect(se.skipped[0]?.reason).toMatch(/endpoint address 169\.254\.169\.254 is link-local/);
+  });
+
   it("refuses a Service without a name, saying so", () => {
     const r = translateService(cluster, { metadata: { namespace: "x" } }, [], none);
     expect(r.state).toBeUndefined();

@@ -5,7 +5,11 @@ import { startPvlManager } from "./service.js";
 
 const tel = await startTelemetry({ serviceName: "pvl-manager" });
 try {
+  // Not ready until started: starting waits for the mesh's streams, which the operator provisions.
+  let started = false;
+  tel.health.addCheck("started", () => started);
   const m = await startPvlManager({ ...(await configFromEnv()), log: tel.logger });
+  started = true;
   tel.health.addCheck("database", () => m.store.ping());
   process.stdout.write("pvl-manager ready\n");
   const stop = async () => {

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { Bus, type BusConnectOptions, type BusLogger, Publisher, provisionMeshStreams, silentLogger } from "@isthmus/bus";
+import { awaitMeshStreams, Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
 import { type ClusterAccess, kubeConfigFor, ResilientInformer } from "@isthmus/k8s";
 import { OutboxRelay, openStore, type Store } from "@isthmus/store";
 import type { KubernetesObject } from "@kubernetes/client-node";
@@ -51,7 +51,7 @@ export async function startPvlManager(c: PvlManagerConfig): Promise<RunningPvlMa
   let relay: OutboxRelay | undefined;
   if (c.bus) {
     bus = await Bus.connect(c.bus);
-    await provisionMeshStreams(bus.jsm, c.mesh);
+    await awaitMeshStreams(bus.jsm, c.mesh, { log });
     relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { log });
     await relay.start();
   }

@@ -56,7 +56,9 @@ export const clusterStatusV1 = defineEvent({
     network: z.string().default(""),
     region: z.string().default(""),
     zone: z.string().default(""),
-    state: z.enum(["Connecting", "Synced", "Disconnected"]),
+    state: z
+      .enum(["Connecting", "Synced", "Degraded", "Disconnected"])
+      .describe("Degraded: connected and read, but some services could not be published (lastError says which and why)"),
     since: isoTime,
     lastError: z.string().optional(),
   }),

@@ -125,6 +125,11 @@ export class Feed {
     });
   }
 
+  /** Every stream is being followed (false while a reader's consumer is gone and being recreated). */
+  get following(): boolean {
+    return this.readers.every((r) => r.following);
+  }
+
   async close(): Promise<void> {
     for (const r of this.readers) await r.close();
     await Promise.all(this.readings);

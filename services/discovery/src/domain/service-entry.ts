@@ -1,7 +1,7 @@
-import { isIP } from "node:net";
+import { unusableEndpointAddress } from "./address.js";
 import type { ClusterMeta } from "./model.js";
 import { type Protocol, selectProtocol } from "./protocol.js";
-import type { ServiceState, Skipped } from "./translate.js";
+import { listOf, type ServiceState, type Skipped } from "./translate.js";
 
 export interface WorkloadSpec {
   address?: string;
@@ -41,20 +41,26 @@ export function translateServiceEntry(
   const ns = se.metadata.namespace ?? "default";
   const name = se.metadata.name;
   const where = `ServiceEntry ${ns}/${name ?? "?"}`;
-  const host = se.spec?.hosts?.[0];
+  const hosts = se.spec?.hosts;
+  const host = Array.isArray(hosts) && typeof hosts[0] === "string" ? hosts[0] : undefined;
   if (!name || !host) return { skipped: [{ object: where, reason: "missing metadata.name or spec.hosts" }] };
   const skipped: Skipped[] = [];
   const ports: ServiceState["ports"] = [];
-  for (const p of se.spec?.ports ?? []) {
-    if (!p.number || p.number < 1 || p.number > 65535) {
+  for (const p of listOf(se.spec?.ports, skipped, where, "spec.ports")) {
+    if (!p || typeof p !== "object") {
+      skipped.push({ object: where, reason: `port ${JSON.stringify(p)} is not an object` });
+      continue;
+    }
+    if (typeof p.number !== "number" || !Number.isInteger(p.number) || p.number < 1 || p.number > 65535) {
       skipped.push({ object: where, reason: `invalid port ${JSON.stringify(p.number)}` });
       continue;
     }
-    const declared = p.protocol?.toUpperCase();
+    const declared = typeof p.protocol === "string" ? p.protocol.toUpperCase() : undefined;
     const protocol = (declared && PROTOCOLS.has(declared) ? declared : selectProtocol({ name: p.name })) as Protocol;
     ports.push({ name: p.name ?? "", port: p.number, protocol, ...(p.targetPort ? { targetPort: p.targetPort } : {}) });
   }
-  const selector = se.spec?.workloadSelector?.labels;
+  const rawSelector = se.spec?.workloadSelector?.labels;
+  const selector = rawSelector && typeof rawSelector === "object" ? rawSelector : undefined;
   const selected = selector
     ? workloads.filter(
         (w) => (w.metadata.namespace ?? "default") === ns && Object.entries(selector).every(([k, v]) => (w.metadata.labels ?? w.spec?.labels ?? {})[k] === v),
@@ -62,14 +68,19 @@ export function translateServiceEntry(
     : [];
   const endpoints: ServiceState["endpoints"] = [];
   for (const w of [
-    ...(se.spec?.endpoints ?? []),
+    ...listOf(se.spec?.endpoints, skipped, where, "spec.endpoints"),
     ...selected.map((x) => ({ ...x.spec, labels: { ...(x.metadata.labels ?? {}), ...(x.spec?.labels ?? {}) } })),
   ]) {
-    if (!w.address || !isIP(w.address)) {
-      skipped.push({ object: where, reason: `invalid IP address ${JSON.stringify(w.address)}` });
+    if (!w || typeof w !== "object") {
+      skipped.push({ object: where, reason: `endpoint ${JSON.stringify(w)} is not an object` });
       continue;
     }
-    const [region = "", zone = "", subzone = ""] = (w.locality ?? "").split("/");
+    const unusable = typeof w.address === "string" ? unusableEndpointAddress(w.address) : `invalid IP address ${JSON.stringify(w.address)}`;
+    if (unusable || !w.address) {
+      skipped.push({ object: where, reason: unusable ?? "no address" });
+      continue;
+    }
+    const [region = "", zone = "", subzone = ""] = (typeof w.locality === "string" ? w.locality : "").split("/");
     const portMap: Record<string, number> = {};
     for (const p of ports) portMap[p.name] = w.ports?.[p.name] ?? p.targetPort ?? p.port;
     endpoints.push({

@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
 import type { DataOf, serviceStateV1 } from "@isthmus/events";
+import { unusableEndpointAddress } from "./address.js";
 import {
   type ClusterMeta,
   type EndpointSliceObject,
@@ -29,6 +29,13 @@ export interface Lookup {
   node(name: string): NodeObject | undefined;
 }
 
+/** A list field as a list; anything else (a manifest's `ports: 5`) reads as empty, said in `skipped`. */
+export function listOf<T>(v: T[] | null | undefined, skipped: Skipped[], object: string, field: string): T[] {
+  if (Array.isArray(v)) return v;
+  if (v !== undefined && v !== null) skipped.push({ object, reason: `${field} is not a list: ${JSON.stringify(v).slice(0, 80)}` });
+  return [];
+}
+
 const validPort = (p: unknown): p is number => typeof p === "number" && Number.isInteger(p) && p >= 1 && p <= 65535;
 
 function labelsTooBig(labels: Record<string, string>): string | undefined {
@@ -56,7 +63,11 @@ export function translateService(
   const name = svc.metadata.name;
   if (!ns || !name) return { skipped: [{ object: `Service ${ns ?? "?"}/${name ?? "?"}`, reason: "missing metadata.name or metadata.namespace" }] };
   const ports: ServiceState["ports"] = [];
-  for (const p of svc.spec?.ports ?? []) {
+  for (const p of listOf(svc.spec?.ports, skipped, `Service ${ns}/${name}`, "spec.ports")) {
+    if (!p || typeof p !== "object") {
+      skipped.push({ object: `Service ${ns}/${name}`, reason: `port ${JSON.stringify(p)} is not an object` });
+      continue;
+    }
     if (!validPort(p.port)) {
       skipped.push({ object: `Service ${ns}/${name}`, reason: `invalid port ${JSON.stringify(p.port)}` });
       continue;
@@ -74,11 +85,15 @@ export function translateService(
       continue;
     }
     const slicePorts: Record<string, number> = {};
-    for (const p of slice.ports ?? []) {
-      if (validPort(p.port)) slicePorts[p.name ?? ""] = p.port;
+    for (const p of listOf(slice.ports, skipped, sliceName, "ports")) {
+      if (p && validPort(p.port)) slicePorts[p.name ?? ""] = p.port;
       else skipped.push({ object: sliceName, reason: `invalid port ${JSON.stringify(p.port)}` });
     }
-    for (const ep of slice.endpoints ?? []) {
+    for (const ep of listOf(slice.endpoints, skipped, sliceName, "endpoints")) {
+      if (!ep || typeof ep !== "object") {
+        skipped.push({ object: sliceName, reason: `endpoint ${JSON.stringify(ep)} is not an object` });
+        continue;
+      }
       const pod = ep.targetRef?.kind === "Pod" && ep.targetRef.name ? lookup.pod(ep.targetRef.namespace ?? ns, ep.targetRef.name) : undefined;
       const labels = pod?.metadata.labels ?? {};
       const tooBig = labelsTooBig(labels);
@@ -88,9 +103,10 @@ export function translateService(
       }
       const nodeName = ep.nodeName ?? pod?.spec?.nodeName;
       const nodeLabels = nodeName ? (lookup.node(nodeName)?.metadata.labels ?? {}) : {};
-      for (const address of ep.addresses ?? []) {
-        if (!isIP(address)) {
-          skipped.push({ object: sliceName, reason: `invalid IP address ${JSON.stringify(address)}` });
+      for (const address of listOf(ep.addresses, skipped, sliceName, "endpoints[].addresses")) {
+        const unusable = typeof address === "string" ? unusableEndpointAddress(address) : `invalid IP address ${JSON.stringify(address)}`;
+        if (unusable) {
+          skipped.push({ object: sliceName, reason: unusable });
           continue;
         }
         // One endpoint per pod and address: a pod listed in several slices (different ports)
