@@ -149,7 +149,7 @@ export async function up(o: UpOptions): Promise<void> {
   const bus = await Bus.connect(busFor("isthmus-cli"));
   stops.push(() => bus.close());
   tel.health.addCheck("nats", () => bus.connected);
-  await provisionMeshStreams(bus.jsm, o.mesh);
+  await provisionMeshStreams(bus.jsm, o.mesh, { replicas: bus.streamReplicas });
   const db = process.env.DATABASE_URL;
   const dataDir = (svc: string) => (db ? undefined : join(dir, "data", svc));
 

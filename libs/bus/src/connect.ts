@@ -10,6 +10,7 @@ import {
   tokenAuthenticator,
   usernamePasswordAuthenticator,
 } from "@nats-io/transport-node";
+import { clusterReplicas } from "./streams.js";
 
 export interface BusTls {
   caFile?: string;
@@ -121,6 +122,11 @@ export class Bus {
       }
     })();
     return bus;
+  }
+
+  /** Replicas for the streams this connection creates: the size of the cluster it landed on, at most 3. */
+  get streamReplicas(): number {
+    return clusterReplicas(this.nc.info);
   }
 
   /** For readiness: connected now (not closed, not between reconnects). */

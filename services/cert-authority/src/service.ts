@@ -127,7 +127,7 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
   let responder: Subscription | undefined;
   if (c.bus) {
     bus = await Bus.connect(c.bus);
-    await provisionMeshStreams(bus.jsm, c.mesh);
+    await provisionMeshStreams(bus.jsm, c.mesh, { replicas: bus.streamReplicas });
     relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { log });
     await relay.start();
     responder = startNatsResponder({ nc: bus.nc, mesh: c.mesh, issuer, auth, log });

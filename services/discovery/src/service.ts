@@ -52,7 +52,7 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
   const store = await openDiscoveryStore(c.databaseUrl, c.dataDir);
   if (c.clustersFile) for (const spec of readClustersFile(c.clustersFile)) await upsertCluster(store, spec);
   const bus = await Bus.connect(c.bus);
-  await provisionMeshStreams(bus.jsm, c.mesh);
+  await provisionMeshStreams(bus.jsm, c.mesh, { replicas: bus.streamReplicas });
   const publisher = new Publisher(bus.js);
   const runners = new Map<string, Runner>();
   let stopping = false;

@@ -51,7 +51,7 @@ export async function startPvlManager(c: PvlManagerConfig): Promise<RunningPvlMa
   let relay: OutboxRelay | undefined;
   if (c.bus) {
     bus = await Bus.connect(c.bus);
-    await provisionMeshStreams(bus.jsm, c.mesh);
+    await provisionMeshStreams(bus.jsm, c.mesh, { replicas: bus.streamReplicas });
     relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { log });
     await relay.start();
   }
