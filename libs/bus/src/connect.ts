@@ -100,18 +100,20 @@ export function connectionOptions(o: BusConnectOptions): ConnectionOptions {
 /** A NATS connection with its JetStream client and manager. */
 export class Bus {
   private disconnected = false;
+  private jsProbe: { at: number; ok: Promise<boolean> } | undefined;
 
   private constructor(
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
+    private readonly jsApi: string,
   ) {}
 
   static async connect(o: BusConnectOptions): Promise<Bus> {
     const copts = connectionOptions(o);
     const nc = await connect(copts);
     const jsOpts = o.jsDomain ? { domain: o.jsDomain } : {};
-    const bus = new Bus(nc, jetstream(nc, jsOpts), await jetstreamManager(nc, jsOpts));
+    const bus = new Bus(nc, jetstream(nc, jsOpts), await jetstreamManager(nc, jsOpts), o.jsDomain ? `$JS.${o.jsDomain}.API` : "$JS.API");
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") bus.disconnected = true;
@@ -132,6 +134,24 @@ export class Bus {
   /** For readiness: connected now (not closed, not between reconnects). */
   get connected(): boolean {
     return !this.nc.isClosed() && !this.disconnected;
+  }
+
+  /**
+   * For readiness: connected, and JetStream answers. A cluster that lost its quorum keeps
+   * the connection up while no stream takes a publish; its API does not answer then.
+   * One probe per second at most, however often readiness is asked.
+   */
+  jetStreamReady(): Promise<boolean> {
+    if (!this.connected) return Promise.resolve(false);
+    const now = Date.now();
+    if (!this.jsProbe || now - this.jsProbe.at >= 1_000) {
+      const ok = this.nc.request(`${this.jsApi}.INFO`, undefined, { timeout: 1_000 }).then(
+        (m) => !m.json<{ error?: unknown }>().error,
+        () => false,
+      );
+      this.jsProbe = { at: now, ok };
+    }
+    return this.jsProbe.ok;
   }
 
   /** Let in-flight work finish, flush, and close. */

@@ -141,7 +141,7 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
     bundle: () => trustBundle(store.db),
     reload,
     async ready() {
-      return (await store.ping()) && (bus ? bus.connected : true) && issuer.issuerSerial !== undefined;
+      return (await store.ping()) && (bus ? await bus.jetStreamReady() : true) && issuer.issuerSerial !== undefined;
     },
     async stop() {
       clearInterval(poll);

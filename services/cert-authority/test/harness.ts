@@ -33,7 +33,7 @@ export interface MeshCa {
 }
 
 /** A mesh CA in this process: fresh database, an intermediate from `root`, a stand-in cluster. */
-export async function startMeshCa(root: Root, o: { bus?: boolean; maxTtlS?: number } = {}): Promise<MeshCa> {
+export async function startMeshCa(root: Root, o: { bus?: boolean; maxTtlS?: number; servers?: string[] } = {}): Promise<MeshCa> {
   const mesh = uniqueMeshId("ca");
   const db = await createTestDatabase();
   const meshKeys = kek();
@@ -51,7 +51,7 @@ export async function startMeshCa(root: Root, o: { bus?: boolean; maxTtlS?: numb
     grpcPort: 0,
     grpcTls: true,
     serverNames: ["localhost"],
-    bus: o.bus === false ? undefined : { servers: testNatsUrl(), waitOnFirstConnect: false },
+    bus: o.bus === false ? undefined : { servers: o.servers ?? testNatsUrl(), waitOnFirstConnect: false, maxReconnectDelayMs: 500 },
     validity: { defaultTtlMs: 24 * 3_600_000, maxTtlMs: (o.maxTtlS ?? 48 * 3600) * 1000, backdateMs: 60_000 },
     audiences: ["istio-ca"],
     clusters: [{ id: "cluster-1", access: { kubeconfig: api.kubeconfig() } }],

@@ -130,7 +130,7 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
     publisher: (id) => runners.get(id)?.publisher,
     reconcile,
     async ready() {
-      return bus.connected && (await store.ping());
+      return (await bus.jetStreamReady()) && (await store.ping());
     },
     async stop() {
       stopping = true;

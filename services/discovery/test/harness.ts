@@ -1,4 +1,4 @@
-import { type Bus, StateReader } from "@isthmus/bus";
+import { type Bus, type BusLogger, StateReader } from "@isthmus/bus";
 import { domainFilter, streamName } from "@isthmus/events";
 import { createTestDatabase, KubeApiStandIn, type TestDatabase, testNatsUrl, uniqueMeshId, waitFor } from "@isthmus/testing";
 import { type ClusterSpec, openDiscoveryStore, type RunningDiscovery, startDiscovery, upsertCluster } from "../src/index.js";
@@ -36,15 +36,16 @@ export class DiscoveryHarness {
     return api;
   }
 
-  async start(o: { staleAfterMs?: number } = {}): Promise<RunningDiscovery> {
+  async start(o: { staleAfterMs?: number; servers?: string[]; log?: BusLogger } = {}): Promise<RunningDiscovery> {
     if (!this.db) this.db = await createTestDatabase();
+    const { servers, ...rest } = o;
     this.d = await startDiscovery({
       mesh: this.mesh,
       databaseUrl: this.db.url,
-      bus: { servers: testNatsUrl(), waitOnFirstConnect: false },
+      bus: { servers: servers ?? testNatsUrl(), waitOnFirstConnect: false, maxReconnectDelayMs: 500 },
       coalesceMs: 10,
       reconcileMs: 500,
-      ...o,
+      ...rest,
     });
     return this.d;
   }
