@@ -154,13 +154,23 @@ export class Bus {
     return this.jsProbe.ok;
   }
 
-  /** Let in-flight work finish, flush, and close. */
-  async close(): Promise<void> {
+  /**
+   * Let in-flight work finish, flush, and close. A drain cannot finish while the server is
+   * gone (a stop after NATS went first): after `drainMs` the connection is closed as is.
+   */
+  async close(drainMs = 2_000): Promise<void> {
     if (this.nc.isClosed()) return;
-    try {
-      await this.nc.drain();
-    } catch {
-      await this.nc.close();
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.nc.drain().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), drainMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained && !this.nc.isClosed()) await this.nc.close();
   }
 }

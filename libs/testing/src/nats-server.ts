@@ -45,6 +45,11 @@ export interface NatsServerOptions {
   debug?: boolean;
   /** fsync every JetStream write (`sync_interval: always`) where the server supports it. */
   syncAlways?: boolean;
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C (sent to the whole
+   * foreground group) leaves it to its owner to stop after the clients that use it.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -65,6 +70,7 @@ export class NatsServer {
     readonly port: number,
     private readonly configFile: string,
     private readonly workDir: string,
+    private readonly ownProcessGroup: boolean,
   ) {
     this.url = `nats://127.0.0.1:${port}`;
     this.name = `test-${port}`;
@@ -84,7 +90,7 @@ export class NatsServer {
     if (opts.config) lines.push(opts.config);
     const configFile = join(workDir, "nats.conf");
     writeFileSync(configFile, `${lines.join("\n")}\n`);
-    const s = new NatsServer(bin, port, configFile, workDir);
+    const s = new NatsServer(bin, port, configFile, workDir, opts.ownProcessGroup ?? false);
     await s.launch();
     return s;
   }
@@ -99,7 +105,7 @@ export class NatsServer {
   }
 
   private async launch(): Promise<void> {
-    const proc = spawn(this.bin, ["-c", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(this.bin, ["-c", this.configFile], { stdio: ["ignore", "pipe", "pipe"], detached: this.ownProcessGroup });
     this.proc = proc;
     const keep = (b: Buffer) => {
       this.log = (this.log + b.toString()).slice(-20_000);
