@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Bus, meshStreamSpecs } from "@isthmus/bus";
 import { waitFor } from "@isthmus/testing";
 import { describe, expect, it } from "vitest";
 
@@ -86,18 +87,26 @@ describe("stopping the local stack", () => {
     expect(p.exitCode).toBe(0);
   }, 240_000);
 
-  it("Ctrl-C in a terminal (SIGINT to the whole foreground group) stops the stack and its demo, leaving nothing", async () => {
+  it("--nats-cluster 3 runs the stack on a local 3-node cluster with R3 streams; Ctrl-C in a terminal (SIGINT to the whole foreground group) stops it all, leaving nothing", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "isthmus-stop-")), "state");
     // A group of its own, as a shell gives a foreground job.
-    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--dir", dir, "--health-port", "0"], {
+    const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, "up", "--nats-cluster", "3", "--dir", dir, "--health-port", "0"], {
       cwd: repoRoot,
       env: stackEnv(),
       detached: true,
     });
     const out = await untilUp(p);
+    const urls = /NATS JetStream\s+(\S+)\s+\(started a 3-node cluster/.exec(out())?.[1]?.split(",") ?? [];
+    expect(urls).toHaveLength(3);
+    const users = JSON.parse(readFileSync(join(dir, "nats-users.json"), "utf8")) as Array<{ user: string; password: string }>;
+    const cli = users.find((u) => u.user === "isthmus-cli");
+    const bus = await Bus.connect({ servers: urls, user: "isthmus-cli", password: cli?.password ?? "", waitOnFirstConnect: false });
+    const replicas = await Promise.all(meshStreamSpecs("default").map(async (s) => (await bus.jsm.streams.info(s.name)).config.num_replicas));
+    await bus.close();
+    expect(replicas).toEqual(replicas.map(() => 3));
     const r = await stopAndCheck(p, "SIGINT", -(p.pid as number));
     console.log(`Ctrl-C to isthmus up: exited in ${r.ms} ms; ${r.tree.length} processes under it, ${r.left.length} left behind`);
-    expect(r.tree.some((a) => /nats-server/.test(a))).toBe(true);
+    expect(r.tree.filter((a) => /nats-server/.test(a))).toHaveLength(3);
     expect(r.left).toEqual([]);
     expect(out()).toMatch(/stopped\./);
     expect(p.exitCode).toBe(0);

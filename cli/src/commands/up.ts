@@ -25,7 +25,7 @@ import { startConfigPush } from "@isthmus/config-push";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
-import { findNatsServer, hostPort, NatsServer, tcpReachable } from "@isthmus/testing";
+import { findNatsServer, hostPort, NatsCluster, NatsServer, tcpReachable } from "@isthmus/testing";
 import { grpcBootstrap } from "@isthmus/xds";
 import { GreeterClient, helloworldManifest, helloworldServer, sayHello } from "../demo/helloworld.js";
 import { StackStopper } from "./stack-stopper.js";
@@ -37,6 +37,8 @@ export interface UpOptions {
   demo: boolean;
   /** TLS on every listener: NATS, xDS, the CA's gRPC (always), health/metrics/debug. */
   tls?: boolean;
+  /** Nodes of the stack's own NATS: 1, or a local cluster (3) with R3 streams. */
+  natsCluster?: number;
 }
 
 interface StackTls {
@@ -91,13 +93,25 @@ function stackUsers(dir: string): StackUser[] {
  * nats-server of the stack's own where every service has its own credentials and may
  * publish only its domain; without a nats-server binary, one already on 127.0.0.1:4222.
  */
-async function natsForStack(dir: string, mesh: string, log: (s: string) => void, tls?: StackTls): Promise<StackNats> {
+async function natsForStack(dir: string, mesh: string, log: (s: string) => void, tls?: StackTls, nodes = 1): Promise<StackNats> {
   const fromEnv = process.env.NATS_URL;
+  if (fromEnv && nodes > 1)
+    throw new Error("--nats-cluster starts the stack's own NATS cluster: unset NATS_URL, or point NATS_URL at your cluster without --nats-cluster");
   if (fromEnv) return { url: fromEnv, stop: async () => {}, origin: "NATS_URL" };
   if (findNatsServer()) {
-    log("starting nats-server with JetStream and per-service credentials ...");
     const users = stackUsers(dir);
     const tlsConfig = tls ? `\ntls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)} }` : "";
+    if (nodes > 1) {
+      log(`starting a ${nodes}-node nats-server cluster with JetStream and per-service credentials ...`);
+      const cluster = await NatsCluster.start({ size: nodes, config: natsAuthorization(users, mesh) + tlsConfig, syncAlways: true, ownProcessGroup: true });
+      return {
+        url: cluster.urls.join(","),
+        stop: () => cluster.dispose(),
+        origin: `started a ${nodes}-node cluster of ${cluster.nodes[0]?.bin}, each node with its own store; per-service credentials in ${join(dir, "nats-users.json")}`,
+        users,
+      };
+    }
+    log("starting nats-server with JetStream and per-service credentials ...");
     const srv = await NatsServer.start({ config: natsAuthorization(users, mesh) + tlsConfig, ownProcessGroup: true });
     return { url: srv.url, stop: () => srv.dispose(), origin: `started ${srv.bin}; per-service credentials in ${join(dir, "nats-users.json")}`, users };
   }
@@ -152,7 +166,7 @@ async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackSt
   const rootKeys = localKek(dir, "root.kek");
   if (!existsSync(join(dir, "root", "root-key.wrapped"))) await initRoot({ dir: join(dir, "root"), keys: rootKeys, commonName: "Isthmus Development Root" });
   const tls = o.tls ? await stackTls(dir, rootKeys) : undefined;
-  const nats = await natsForStack(dir, o.mesh, say, tls);
+  const nats = await natsForStack(dir, o.mesh, say, tls, o.natsCluster ?? 1);
   stopper.add("nats-server", () => nats.stop());
   const tel = await startTelemetry({
     serviceName: "isthmus-up",

@@ -11,6 +11,8 @@ export interface NatsClusterOptions {
   config?: string;
   /** fsync every JetStream write where the server supports it. */
   syncAlways?: boolean;
+  /** Each node in a process group of its own (see NatsServerOptions). */
+  ownProcessGroup?: boolean;
 }
 
 /** One node's monitoring answer, as its /healthz gives it. */
@@ -46,6 +48,7 @@ export class NatsCluster {
         NatsServer.start({
           port,
           ...(o.syncAlways ? { syncAlways: true } : {}),
+          ...(o.ownProcessGroup ? { ownProcessGroup: true } : {}),
           config: [
             `http: "127.0.0.1:${monitorPorts[i]}"`,
             `cluster { name: ${JSON.stringify(o.name ?? "isthmus")}, listen: "127.0.0.1:${routePorts[i]}", routes: [${routes}] }`,
