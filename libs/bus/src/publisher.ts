@@ -73,7 +73,8 @@ export class Publisher {
     const deadline = start + this.retryForMs;
     for (let n = 1; ; n++) {
       try {
-        return await attempt(Math.max(1, Math.min(timeoutMs, deadline - Date.now())));
+        // The first attempt has its whole timeout; retries only what is left of the deadline.
+        return await attempt(n === 1 ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - Date.now())));
       } catch (err) {
         const reason = transientPublishFailure(err);
         if (reason === undefined) throw err;

@@ -1,5 +1,6 @@
+import { testNatsUrl, uniqueMeshId } from "@isthmus/testing";
 import { describe, expect, it } from "vitest";
-import { publishBackoffMs, transientPublishFailure } from "../src/index.js";
+import { Bus, Publisher, PublishUnavailableError, publishBackoffMs, transientPublishFailure } from "../src/index.js";
 
 const named = (name: string, message = "", cause?: unknown) => Object.assign(new Error(message, cause === undefined ? {} : { cause }), { name });
 
@@ -25,5 +26,20 @@ describe("which publish failures are retried with the same message id", () => {
     expect(publishBackoffMs(1, () => 0)).toBe(50);
     expect(publishBackoffMs(1, () => 1)).toBe(100);
     expect(publishBackoffMs(20, () => 1)).toBe(1_000);
+  });
+});
+
+describe("a publish nobody takes", () => {
+  it("is tried once with retryForMs 0, again and again within the deadline otherwise, and fails naming the subject and reason", async () => {
+    const bus = await Bus.connect({ servers: testNatsUrl(), waitOnFirstConnect: false });
+    const subject = `mesh.${uniqueMeshId("nostream")}.config.x`;
+    const once = await new Publisher(bus.js, { retryForMs: 0 }).publishEncoded(subject, new Uint8Array([1]), "m1").catch((e: unknown) => e);
+    expect(once).toBeInstanceOf(PublishUnavailableError);
+    expect((once as PublishUnavailableError).attempts).toBe(1);
+    const retried = await new Publisher(bus.js, { retryForMs: 1_000 }).publishEncoded(subject, new Uint8Array([1]), "m2").catch((e: unknown) => e);
+    expect((retried as PublishUnavailableError).attempts).toBeGreaterThan(1);
+    expect((retried as Error).message).toContain(`publish to ${subject} (msg id m2) not acknowledged`);
+    expect((retried as PublishUnavailableError).reason).toMatch(/no responders/);
+    await bus.close();
   });
 });
