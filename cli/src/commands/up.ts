@@ -21,12 +21,14 @@ import {
   openCaStore,
   startCertAuthority,
 } from "@isthmus/cert-authority";
+import { StreamConfigStore } from "@isthmus/config";
 import { startConfigPush } from "@isthmus/config-push";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
 import { findNatsServer, hostPort, NatsCluster, NatsServer, tcpReachable } from "@isthmus/testing";
 import { grpcBootstrap } from "@isthmus/xds";
+import { ConfigDirSource } from "../config/dir-source.js";
 import { GreeterClient, helloworldManifest, helloworldServer, sayHello } from "../demo/helloworld.js";
 import { StackStopper } from "./stack-stopper.js";
 
@@ -39,6 +41,8 @@ export interface UpOptions {
   tls?: boolean;
   /** Nodes of the stack's own NATS: 1, or a local cluster (3) with R3 streams. */
   natsCluster?: number;
+  /** The watched config directory (default <dir>/config). */
+  configDir?: string;
 }
 
 interface StackTls {
@@ -141,22 +145,23 @@ export async function up(o: UpOptions): Promise<void> {
   // Listening from the first moment: a signal during start-up stops what has started so far.
   const stopper = new StackStopper(say);
   const demoRound: { timer?: NodeJS.Timeout } = {};
-  void stopper.interrupted.then(async () => {
+  // up() returns only once everything has stopped: the CLI exits when its command returns.
+  const stopped = stopper.interrupted.then(async () => {
     clearInterval(demoRound.timer);
     say("stopping ...");
     await stopper.stop();
     say("stopped.");
-    process.exit(0);
   });
   try {
     await runStack(o, say, stopper, demoRound);
   } catch (err) {
     // Start-up failing because a stop is under way is the stop's business, not an error.
-    if (stopper.requested) return;
+    if (stopper.requested) return await stopped;
     await stopper.stop();
     throw err;
   }
   say("Ctrl-C stops everything.");
+  await stopped;
 }
 
 async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackStopper, demoRound: { timer?: NodeJS.Timeout }): Promise<void> {
@@ -282,6 +287,14 @@ async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackSt
   stopper.add("config-push", () => cp.stop());
   await cp.ready;
 
+  // Mesh configuration: the watched config directory, and `isthmus apply` (both through admission into the CONFIG stream).
+  const configDir = resolve(o.configDir ?? join(dir, "config"));
+  const configSource = new ConfigDirSource({ dir: configDir, store: new StreamConfigStore(bus, o.mesh), actor: "isthmus-up", say });
+  await configSource.start();
+  stopper.add("config directory", () => configSource.stop());
+
+  const cli = nats.users?.find((u) => u.user === "isthmus-cli");
+  const env = `NATS_URL=${nats.url}${cli ? ` NATS_USER=${cli.user} NATS_PASSWORD=${cli.password}` : ""}`;
   say("");
   say(`Isthmus local stack — mesh "${o.mesh}" (state in ${db ? "DATABASE_URL" : join(dir, "data")})`);
   say(`  NATS JetStream   ${nats.url}  (${nats.origin})`);
@@ -298,10 +311,9 @@ async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackSt
       ? `  pvl-manager      ASMPvlConfig on the cluster of ${pvlKubeconfig} (simulated cloud)`
       : "  pvl-manager      not started: give the mesh's config cluster with CONFIG_KUBECONFIG to run it",
   );
+  say(`  config           ${configDir} (watched: a file's objects are applied, removing it deletes them), or: ${env} node cli/dist/main.js apply -f FILE`);
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);
   say(`  metrics          ${tel.health.url}/metrics`);
-  const cli = nats.users?.find((u) => u.user === "isthmus-cli");
-  const env = `NATS_URL=${nats.url}${cli ? ` NATS_USER=${cli.user} NATS_PASSWORD=${cli.password}` : ""}`;
   say(`  proxy status     ${env} node cli/dist/main.js proxy-status --mesh ${o.mesh}`);
   say(`  proxy config     node cli/dist/main.js proxy-config all <proxy-id> --url ${tel.health.url}   (${tel.health.url}/debug/syncz)`);
   say(`  events           ${env} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);
