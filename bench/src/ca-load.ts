@@ -1,10 +1,29 @@
+import { Agent, request } from "node:http";
 import { connect, constants } from "node:http2";
 import { createCsr, generateKey, toPem } from "@isthmus/pki";
 
-// The load generator for bench/ca, in its own process. It speaks gRPC at the wire level
-// (HTTP/2 + length-prefixed protobuf, exactly what grpc-js sends) over one TLS
-// connection with `concurrency` streams in flight: a full grpc-js client costs more CPU
-// per call than the CA itself, and both share this 2-core machine.
+// The load generator for bench/ca, in its own process so its CPU is not the server's.
+// One set of CSRs (fresh P-256 keys) serves every run, Isthmus's and cfssl's alike.
+// Isthmus is spoken to at the gRPC wire level (HTTP/2 + length-prefixed protobuf,
+// exactly what grpc-js sends) over one TLS connection with `concurrency` streams in
+// flight: a full grpc-js client costs more CPU per call than the CA itself. cfssl gets
+// `concurrency` keep-alive HTTP/1.1 connections, its own API's transport.
+
+export type LoadTarget = { kind: "grpc"; address: string; roots: string; tokens: string[] } | { kind: "cfssl"; url: string };
+export interface LoadRequest {
+  target: LoadTarget;
+  n: number;
+  concurrency: number;
+}
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  seconds: number;
+  latencies: number[];
+  firstError?: string;
+  cpuMs: number;
+  warmup: number;
+}
 
 function varint(n: number): Buffer {
   const out: number[] = [];
@@ -25,10 +44,9 @@ function frame(csr: string): Buffer {
   return Buffer.concat([head, pb]);
 }
 
-process.once("message", async (m: { address: string; roots: string; n: number; concurrency: number; tokens: string[] }) => {
-  const keys = Array.from({ length: 64 }, () => generateKey("ec-p256").privateKey);
-  const frames = Array.from({ length: m.n }, (_, i) => frame(toPem(createCsr(keys[i % keys.length]!), "CERTIFICATE REQUEST")));
-  const session = connect(`https://${m.address}`, { ca: m.roots });
+function grpcCaller(t: Extract<LoadTarget, { kind: "grpc" }>, csrs: string[]) {
+  const frames = csrs.map(frame);
+  const session = connect(`https://${t.address}`, { ca: t.roots });
   const call = (i: number) =>
     new Promise<void>((resolve, reject) => {
       const req = session.request({
@@ -36,22 +54,56 @@ process.once("message", async (m: { address: string; roots: string; n: number; c
         [constants.HTTP2_HEADER_PATH]: "/istio.v1.auth.IstioCertificateService/CreateCertificate",
         "content-type": "application/grpc",
         te: "trailers",
-        authorization: `Bearer ${m.tokens[i % m.tokens.length]}`,
+        authorization: `Bearer ${t.tokens[i % t.tokens.length]}`,
         clusterid: "cluster-1",
       });
       let bytes = 0;
       req.on("data", (d: Buffer) => {
         bytes += d.length;
       });
-      req.on("trailers", (t) => {
-        const status = Number(t["grpc-status"]);
+      req.on("trailers", (h) => {
+        const status = Number(h["grpc-status"]);
         if (status === 0 && bytes > 5) resolve();
-        else reject(new Error(`grpc-status ${status}: ${t["grpc-message"]}`));
+        else reject(new Error(`grpc-status ${status}: ${h["grpc-message"]}`));
       });
       req.on("error", reject);
       req.end(frames[i % frames.length]);
     });
-  for (let i = 0; i < Math.min(500, m.n); i++) await call(i);
+  return { call, close: () => session.close() };
+}
+
+function cfsslCaller(t: Extract<LoadTarget, { kind: "cfssl" }>, csrs: string[], concurrency: number) {
+  const bodies = csrs.map((c) => Buffer.from(JSON.stringify({ certificate_request: c })));
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const url = new URL("/api/v1/cfssl/sign", t.url);
+  const call = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = bodies[i % bodies.length] as Buffer;
+      const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": body.length } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode === 200 && text.includes('"success":true')) resolve();
+          else reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+        });
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  return { call, close: () => agent.destroy() };
+}
+
+let csrs: string[] = [];
+
+async function run(m: LoadRequest): Promise<LoadResult> {
+  if (csrs.length < m.n) {
+    const keys = Array.from({ length: 64 }, () => generateKey("ec-p256").privateKey);
+    csrs = Array.from({ length: m.n }, (_, i) => toPem(createCsr(keys[i % keys.length] as (typeof keys)[number]), "CERTIFICATE REQUEST"));
+  }
+  const { call, close } = m.target.kind === "grpc" ? grpcCaller(m.target, csrs) : cfsslCaller(m.target, csrs, m.concurrency);
+  const warmup = Math.min(500, m.n);
+  for (let i = 0; i < warmup; i++) await call(i);
   const latencies: number[] = [];
   let ok = 0;
   let failed = 0;
@@ -77,6 +129,13 @@ process.once("message", async (m: { address: string; roots: string; n: number; c
   );
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  session.close();
-  process.send?.({ result: { ok, failed, seconds, latencies, firstError, cpuMs: (cpu.user + cpu.system) / 1000 } });
+  close();
+  return { ok, failed, seconds, latencies, cpuMs: (cpu.user + cpu.system) / 1000, warmup, ...(firstError ? { firstError } : {}) };
+}
+
+process.on("message", (m: LoadRequest) => {
+  run(m).then(
+    (result) => process.send?.({ result }),
+    (err: unknown) => process.send?.({ error: (err as Error).message }),
+  );
 });

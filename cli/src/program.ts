@@ -1,7 +1,7 @@
 import { KEY_ALGORITHMS } from "@isthmus/pki";
 import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import { agent } from "./commands/agent.js";
-import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caRevoke, caTrust } from "./commands/ca.js";
+import { caBootstrapToken, caCreateIntermediate, caImportPlugin, caInitRoot, caList, caRevoke, caTrust } from "./commands/ca.js";
 import { clusterAdd, clusterList, clusterRemove } from "./commands/cluster.js";
 import { demoClient, demoServer } from "./commands/demo.js";
 import { eventsTail } from "./commands/events-tail.js";
@@ -147,6 +147,16 @@ export function buildProgram(): Command {
     .requiredOption("--serial <hex>", "serial number (hex)")
     .option("--reason <text>", "why", "unspecified")
     .action((o) => caRevoke(o));
+
+  ca.command("list")
+    .description("certificates of the ledger: valid, expiring, revoked (soonest to expire first)")
+    .requiredOption("--mesh <id>", "mesh id")
+    .option("--database-url <url>", "the mesh CA's database (default: DATABASE_URL)")
+    .option("--expiring-within <duration>", "only unrevoked certificates expiring within this (e.g. 30m, 12h, 7d); without it, expiring means within 1h")
+    .option("--all", "include expired certificates")
+    .option("--limit <n>", "at most this many", positiveInt, 1000)
+    .addOption(new Option("-o, --output <format>", "output").choices(["table", "json"]).default("table"))
+    .action((o) => caList(o));
 
   const cluster = program.command("cluster").description("the discovery registry: which clusters the mesh reads");
   cluster

@@ -1,10 +1,14 @@
 import { readFileSync } from "node:fs";
 import {
+  type CertificateStatus,
+  certificateStatus,
   createBootstrapToken,
   createIntermediate,
+  durationSeconds,
   importPluginCa,
   initRoot,
   LocalKeyProvider,
+  listCertificates,
   openCaStore,
   revokeCertificate,
   trustAdd,
@@ -12,6 +16,7 @@ import {
 } from "@isthmus/cert-authority";
 import type { KeyAlgorithm } from "@isthmus/pki";
 import type { Store } from "@isthmus/store";
+import { table } from "./proxy-config.js";
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -91,4 +96,40 @@ export async function caRevoke(o: CommonCaOptions & { serial: string; reason: st
   const done = await withStore(o.databaseUrl, (store) => revokeCertificate(store, o.mesh, o.serial, o.reason));
   if (!done) throw new Error(`no unrevoked certificate with serial ${o.serial} in the ledger of mesh ${o.mesh}`);
   say(`certificate ${o.serial} revoked`);
+}
+
+/** Without --expiring-within, a certificate is shown as expiring in its last hour. */
+const EXPIRING_DEFAULT_S = 3600;
+
+export async function caList(
+  o: Pick<CommonCaOptions, "mesh" | "databaseUrl"> & { expiringWithin?: string; all?: boolean; limit: number; output: "table" | "json" },
+): Promise<void> {
+  const withinS = o.expiringWithin === undefined ? undefined : durationSeconds(o.expiringWithin, 0);
+  const now = new Date();
+  const { rows, more } = await withStore(o.databaseUrl, (store) =>
+    listCertificates(store, o.mesh, {
+      now,
+      includeExpired: o.all ?? false,
+      expiringWithinMs: withinS === undefined ? undefined : withinS * 1000,
+      limit: o.limit,
+    }),
+  );
+  const windowMs = (withinS ?? EXPIRING_DEFAULT_S) * 1000;
+  const listed = rows.map((r) => ({ ...r, status: certificateStatus(r, now, windowMs) }));
+  const truncated = more ? `more certificates match than the ${o.limit} shown: raise --limit` : undefined;
+  if (o.output === "json") {
+    say(JSON.stringify(listed, null, 2));
+    if (truncated) process.stderr.write(`${truncated}\n`);
+    return;
+  }
+  const lines = table({
+    header: ["SERIAL", "SPIFFE ID", "STATUS", "NOT AFTER", "REQUESTER", "ISSUED"],
+    rows: listed.map((r) => [r.serial, r.spiffeId, r.status, r.notAfter.toISOString(), r.requester, r.issuedAt.toISOString()]),
+  });
+  for (const l of lines) say(l);
+  const counts = new Map<CertificateStatus, number>();
+  for (const r of listed) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const parts = (["valid", "expiring", "revoked", "expired"] as const).filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s}`);
+  say(`${listed.length} certificate${listed.length === 1 ? "" : "s"} of mesh ${o.mesh}${parts.length ? `: ${parts.join(", ")}` : ""}`);
+  if (truncated) say(truncated);
 }

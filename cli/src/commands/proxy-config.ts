@@ -88,7 +88,8 @@ function rows(d: Dump, kind: Exclude<ConfigKind, "all">): { header: Row; rows: R
   }
 }
 
-function table(t: { header: Row; rows: Row[] }): string[] {
+/** Columns padded to their widest cell, three spaces apart. */
+export function table(t: { header: Row; rows: Row[] }): string[] {
   const widths = t.header.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? "").length)));
   const line = (r: Row) =>
     r

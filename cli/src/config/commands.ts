@@ -18,7 +18,7 @@ import {
   toManifest,
   validationMessages,
 } from "@isthmus/config";
-import { CONFIG_PUSH_SUPPORT } from "@isthmus/config-push";
+import { MESH_SUPPORT } from "@isthmus/config-push";
 import { stringify } from "yaml";
 import { CliError } from "./errors.js";
 import { readInputs } from "./inputs.js";
@@ -48,7 +48,7 @@ async function admitInputs(files: readonly string[], namespace: string | undefin
     const rv = (d.object.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
     admitted.push({
       origin: d.origin,
-      admission: await admit(d.object, { support: CONFIG_PUSH_SUPPORT, origin: d.origin, ...(namespace ? { defaultNamespace: namespace } : {}) }),
+      admission: await admit(d.object, { support: MESH_SUPPORT, origin: d.origin, ...(namespace ? { defaultNamespace: namespace } : {}) }),
       ...(rv !== undefined ? { resourceVersion: String(rv) } : {}),
     });
   }
@@ -84,7 +84,7 @@ async function currentObjects(
     for (const k of kinds) {
       const items = await cluster.list(k).catch(() => []);
       for (const raw of items) {
-        const a = await admit(raw as Record<string, unknown>, { support: CONFIG_PUSH_SUPPORT });
+        const a = await admit(raw as Record<string, unknown>, { support: MESH_SUPPORT });
         const object = a.object ?? {
           apiVersion: raw.apiVersion ?? "",
           kind: k.key,
@@ -335,7 +335,7 @@ export async function analyzeCmd(o: AnalyzeOptions, out: Out = stdout): Promise<
     const { docs, errors } = readInputs(o.filename);
     for (const e of errors) fileMessages.push({ code: "IST0106", name: "SchemaValidationError", level: "Error", message: e.message, resource: e.origin });
     for (const d of docs) {
-      const a = await admit(d.object, { support: CONFIG_PUSH_SUPPORT, origin: d.origin, ...(o.namespace ? { defaultNamespace: o.namespace } : {}) });
+      const a = await admit(d.object, { support: MESH_SUPPORT, origin: d.origin, ...(o.namespace ? { defaultNamespace: o.namespace } : {}) });
       fileMessages.push(...a.messages);
       if (a.object) fileObjects.push(a.object);
     }

@@ -105,23 +105,43 @@ export function publicKeyObject(k: PublicKeyInfo): KeyObject {
   return createPublicKey({ key: Buffer.from(k.spki), format: "der", type: "spki" });
 }
 
+/** The hash and key a CSR's signature is checked with; throws CsrError when they cannot be had. */
+function proofOfPossession(csr: ParsedCsr): { hash: string; key: KeyObject } {
+  const scheme = HASH_OF[csr.signatureAlgorithm];
+  if (!scheme) throw new CsrError("unsupported-algorithm", `unsupported CSR signature algorithm ${csr.signatureAlgorithm}`);
+  if (scheme.kind !== csr.key.kind) throw new CsrError("malformed", "CSR signature algorithm does not match its key type");
+  try {
+    return { hash: scheme.hash, key: publicKeyObject(csr.key) };
+  } catch (err) {
+    throw new CsrError("malformed", `CSR public key is invalid: ${(err as Error).message}`);
+  }
+}
+
+const notVerified = () => new CsrError("signature", "CSR signature does not verify: the request was altered or not signed by its key");
+
 /** Check the CSR's self-signature (proof of possession) on the libuv threadpool. */
 export function verifyCsr(csr: ParsedCsr): Promise<void> {
-  const scheme = HASH_OF[csr.signatureAlgorithm];
-  if (!scheme) return Promise.reject(new CsrError("unsupported-algorithm", `unsupported CSR signature algorithm ${csr.signatureAlgorithm}`));
-  if (scheme.kind !== csr.key.kind) return Promise.reject(new CsrError("malformed", "CSR signature algorithm does not match its key type"));
-  let key: KeyObject;
+  let p: ReturnType<typeof proofOfPossession>;
   try {
-    key = publicKeyObject(csr.key);
+    p = proofOfPossession(csr);
   } catch (err) {
-    return Promise.reject(new CsrError("malformed", `CSR public key is invalid: ${(err as Error).message}`));
+    return Promise.reject(err);
   }
   return new Promise((resolve, reject) => {
-    verify(scheme.hash, csr.info, key, csr.signature, (err, ok) => {
-      if (err || !ok) reject(new CsrError("signature", "CSR signature does not verify: the request was altered or not signed by its key"));
-      else resolve();
-    });
+    verify(p.hash, csr.info, p.key, csr.signature, (err, ok) => (err || !ok ? reject(notVerified()) : resolve()));
   });
+}
+
+/** The same check on the calling thread: for worker threads, which are the parallelism themselves. */
+export function verifyCsrSync(csr: ParsedCsr): void {
+  const p = proofOfPossession(csr);
+  let ok = false;
+  try {
+    ok = verify(p.hash, csr.info, p.key, csr.signature);
+  } catch {
+    // a signature that is not even DER: the same answer as one that does not verify
+  }
+  if (!ok) throw notVerified();
 }
 
 /** Build a CSR signed by `privateKey`; optional URI SANs go in an extensionRequest. */

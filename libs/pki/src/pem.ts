@@ -4,6 +4,11 @@ export function toPem(der: Uint8Array, label = "CERTIFICATE"): string {
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
+/** Text that claims to be PEM and is not. */
+export class PemError extends Error {
+  override name = "PemError";
+}
+
 export interface PemBlock {
   label: string;
   der: Buffer;
@@ -15,7 +20,7 @@ export function fromPem(text: string): PemBlock[] {
   const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const body = (m[2] as string).replace(/\s+/g, "");
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new Error(`PEM block ${m[1]} is not base64`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) throw new PemError(`PEM block ${m[1]} is not base64`);
     out.push({ label: m[1] as string, der: Buffer.from(body, "base64") });
   }
   return out;

@@ -10,14 +10,17 @@ import {
   CsrError,
   createCaCertificate,
   createCsr,
+  fromPem,
   generateKey,
   LeafTemplate,
+  PemError,
   parseCertificate,
   parseCsr,
   parseSpiffeId,
   spiffeId,
   toPem,
   verifyCsr,
+  verifyCsrSync,
   x509,
 } from "../src/index.js";
 
@@ -168,6 +171,30 @@ describe("CSRs", () => {
     const broken = Buffer.from(der);
     broken[40] = (broken[40] as number) ^ 0xff;
     await expect((async () => verifyCsr(parseCsr(broken)))()).rejects.toBeInstanceOf(CsrError);
+    // The calling-thread variant (worker threads) answers the same.
+    expect(() => verifyCsrSync(parseCsr(der))).not.toThrow();
+    expect(() => verifyCsrSync(forged)).toThrow(expect.objectContaining({ code: "signature" }));
+  });
+
+  it("issues the same certificate shape on the calling thread (issueSync)", async () => {
+    const r = await root();
+    const k = generateKey("ec-p256");
+    const now = Date.now();
+    const { der, serialHex } = new LeafTemplate(r.cert, r.key).issueSync({
+      spki: parseCsr(createCsr(k.privateKey)).key.spki,
+      uri: "spiffe://cluster.local/ns/a/sa/b",
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + HOUR),
+      rsa: false,
+    });
+    const cert = x509(der);
+    expect(cert.verify(x509(r.cert.der).publicKey)).toBe(true);
+    expect(cert.serialNumber.toLowerCase()).toBe(serialHex);
+    expect(cert.subjectAltName).toBe("URI:spiffe://cluster.local/ns/a/sa/b");
+  });
+
+  it("refuses a PEM block whose body is not base64 with a PemError", () => {
+    expect(() => fromPem("-----BEGIN CERTIFICATE REQUEST-----\nno*base64!\n-----END CERTIFICATE REQUEST-----\n")).toThrow(PemError);
   });
 
   it("names what is wrong: garbage, weak RSA, unsupported algorithms", async () => {

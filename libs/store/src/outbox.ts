@@ -41,21 +41,26 @@ export function outboxChannel(outbox: OutboxTable): string {
   return `isthmus_outbox_${getTableConfig(outbox).schema ?? "public"}`;
 }
 
+/** The outbox rows for some events, exactly as `enqueue` writes them (for callers that write them in a statement of their own). */
+export function outboxRows(
+  entries: OutboxEntry[],
+): Array<{ msgId: string; aggregate: string; subject: string; payload: string; headers: Record<string, string> }> {
+  const headers = currentTraceHeaders();
+  const dec = new TextDecoder();
+  return entries.map((e) => ({
+    msgId: e.msgId ?? e.event.id,
+    aggregate: e.aggregate ?? e.subject,
+    subject: e.subject,
+    payload: dec.decode(encodeEvent(e.event)),
+    headers,
+  }));
+}
+
 /** Write events in the caller's transaction: they are published if and only if it commits. */
 export async function enqueue(tx: Executor, outbox: OutboxTable, entries: OutboxEntry | OutboxEntry[]): Promise<void> {
   const list = Array.isArray(entries) ? entries : [entries];
   if (!list.length) return;
-  const headers = currentTraceHeaders();
-  const dec = new TextDecoder();
-  await tx.insert(outbox).values(
-    list.map((e) => ({
-      msgId: e.msgId ?? e.event.id,
-      aggregate: e.aggregate ?? e.subject,
-      subject: e.subject,
-      payload: dec.decode(encodeEvent(e.event)),
-      headers,
-    })),
-  );
+  await tx.insert(outbox).values(outboxRows(list));
   // Delivered at commit; wakes the relay without waiting for its poll.
   await tx.execute(sql`select pg_notify(${outboxChannel(outbox)}, '')`);
 }

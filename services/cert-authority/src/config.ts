@@ -6,7 +6,8 @@ import type { CaConfig } from "./service.js";
 
 const HOUR_S = 3600;
 
-function seconds(v: string | undefined, fallback: number): number {
+/** A duration as operators write it (24h, 90d, 30m, 3600) in seconds; `fallback` when absent. */
+export function durationSeconds(v: string | undefined, fallback: number): number {
   if (!v) return fallback;
   const m = /^(\d+)(s|m|h|d)?$/.exec(v.trim());
   if (!m) throw new Error(`not a duration: ${v} (use e.g. 24h, 90d, 3600)`);
@@ -39,8 +40,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): CaConfig {
     serverNames: (env.CA_SERVER_NAMES ?? "localhost,cert-authority,cert-authority.isthmus-system.svc").split(",").filter(Boolean),
     bus: env.NATS_URL ? busOptionsFromEnv(env, "cert-authority") : undefined,
     validity: {
-      defaultTtlMs: seconds(env.CA_DEFAULT_TTL, 24 * HOUR_S) * 1000,
-      maxTtlMs: seconds(env.CA_MAX_TTL, 90 * 24 * HOUR_S) * 1000,
+      defaultTtlMs: durationSeconds(env.CA_DEFAULT_TTL, 24 * HOUR_S) * 1000,
+      maxTtlMs: durationSeconds(env.CA_MAX_TTL, 90 * 24 * HOUR_S) * 1000,
       backdateMs: 60_000,
     },
     audiences: (env.CA_TOKEN_AUDIENCES ?? "istio-ca").split(",").filter(Boolean),

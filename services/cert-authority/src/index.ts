@@ -6,5 +6,6 @@ export * from "./admin.js";
 export * from "./client.js";
 export * from "./config.js";
 export * from "./domain/errors.js";
+export * from "./domain/ledger-view.js";
 export * from "./domain/validity.js";
 export * from "./service.js";

@@ -1,5 +1,6 @@
-import { CsrError, fromPem, LeafTemplate, parseCertificate, parseCsr, spiffeId, toPem, verifyCsr } from "@isthmus/pki";
+import { CsrError, fromPem, LeafTemplate, PemError, parseCertificate, spiffeId, toPem } from "@isthmus/pki";
 import type { ActiveIssuer } from "./adapters/ca-store.js";
+import type { CryptoPool } from "./adapters/crypto-pool.js";
 import type { Ledger } from "./adapters/ledger.js";
 import { CaError } from "./domain/errors.js";
 import type { ProvenIdentity } from "./domain/identity.js";
@@ -21,6 +22,7 @@ export class CertificateIssuer {
     private readonly trustDomain: string,
     private readonly validity: ValidityPolicy,
     private readonly ledger: Ledger,
+    private readonly crypto: CryptoPool,
   ) {}
 
   /** Switch to an issuing certificate (at start and on rotation); in-flight issues finish on the old one. */
@@ -33,6 +35,7 @@ export class CertificateIssuer {
       serial: issuer.serial,
       notAfter: issuer.notAfter,
     };
+    this.crypto.setIssuer(issuer.serial, caDer, issuer.key);
   }
 
   get issuerSerial(): string | undefined {
@@ -61,26 +64,38 @@ export class CertificateIssuer {
   }
 
   async issue(r: IssueRequest): Promise<string[]> {
+    try {
+      return await this.issueFor(r);
+    } catch (err) {
+      await r.identity.giveBack?.().catch(() => {});
+      throw err;
+    }
+  }
+
+  private async issueFor(r: IssueRequest): Promise<string[]> {
     const cur = this.current;
     if (!cur) throw new CaError("FAILED_PRECONDITION", "this certificate authority has no issuing certificate yet");
     if (Buffer.byteLength(r.csrPem) > MAX_CSR_BYTES) throw new CaError("INVALID_ARGUMENT", `CSR larger than ${MAX_CSR_BYTES} bytes`);
-    const block = fromPem(r.csrPem).find((b) => b.label === "CERTIFICATE REQUEST" || b.label === "NEW CERTIFICATE REQUEST");
-    if (!block) throw new CaError("INVALID_ARGUMENT", "csr must be a PEM 'CERTIFICATE REQUEST' block");
-    const { notBefore, notAfter } = validityWindow(r.validitySeconds, this.validity, cur.notAfter);
-    let spki: Uint8Array;
-    let rsa: boolean;
+    let blocks: ReturnType<typeof fromPem>;
     try {
-      const csr = parseCsr(block.der);
-      await verifyCsr(csr);
-      spki = csr.key.spki;
-      rsa = csr.key.kind === "rsa";
+      blocks = fromPem(r.csrPem);
+    } catch (err) {
+      if (err instanceof PemError) throw new CaError("INVALID_ARGUMENT", `csr: ${err.message}`);
+      throw err;
+    }
+    const block = blocks.find((b) => b.label === "CERTIFICATE REQUEST" || b.label === "NEW CERTIFICATE REQUEST");
+    if (!block) throw new CaError("INVALID_ARGUMENT", "csr must be a PEM 'CERTIFICATE REQUEST' block");
+    const { notBefore, notAfter } = validityWindow(r.validitySeconds, this.validity, cur.notAfter, { renewsLifetimeMs: r.identity.renewsLifetimeMs });
+    // The SAN comes from the proven identity; whatever the CSR asked for is ignored.
+    const uri = spiffeId({ trustDomain: this.trustDomain, namespace: r.identity.namespace, serviceAccount: r.identity.serviceAccount });
+    let issued: { der: Buffer; serialHex: string };
+    try {
+      issued = await this.crypto.sign({ issuerId: cur.serial, csrDer: block.der, uri, notBefore, notAfter });
     } catch (err) {
       if (err instanceof CsrError) throw new CaError("INVALID_ARGUMENT", err.message);
       throw err;
     }
-    // The SAN comes from the proven identity; whatever the CSR asked for is ignored.
-    const uri = spiffeId({ trustDomain: this.trustDomain, namespace: r.identity.namespace, serviceAccount: r.identity.serviceAccount });
-    const { der, serialHex } = await cur.template.issue({ spki, uri, notBefore, notAfter, rsa });
+    const { der, serialHex } = issued;
     await this.ledger.record({
       serial: serialHex,
       spiffeId: uri,

@@ -7,6 +7,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Subscription } from "@nats-io/transport-node";
 import { Authenticator } from "./adapters/authenticator.js";
 import { allIssuerCerts, CA_CHANGED_CHANNEL, currentVersion, loadActiveIssuer, openCaStore, trustBundle } from "./adapters/ca-store.js";
+import { CryptoPool } from "./adapters/crypto-pool.js";
 import { startGrpcServer } from "./adapters/grpc-server.js";
 import type { KeyProvider } from "./adapters/key-provider.js";
 import { Ledger } from "./adapters/ledger.js";
@@ -67,7 +68,9 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
   }
 
   const ledger = new Ledger(store, c.mesh);
-  const issuer = new CertificateIssuer(c.trustDomain, c.validity ?? DEFAULT_VALIDITY, ledger);
+  const crypto = new CryptoPool();
+  const validity = c.validity ?? DEFAULT_VALIDITY;
+  const issuer = new CertificateIssuer(c.trustDomain, validity, ledger, crypto);
   let issuerCerts: X509Certificate[] = [];
   let tls: TlsMaterial | undefined;
   let version = -1;
@@ -111,6 +114,8 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
     defaultCluster: c.defaultCluster ?? (c.clusters.length === 1 ? c.clusters[0]?.id : undefined),
     store,
     issuers: () => issuerCerts,
+    backdateMs: validity.backdateMs,
+    defaultTtlMs: validity.defaultTtlMs,
   });
 
   if (c.grpcTls) {
@@ -120,7 +125,14 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
       privateKey: Buffer.from(serving.privateKey),
     });
   }
-  const grpcServer = await startGrpcServer({ issuer, auth, host: c.grpcHost, port: c.grpcPort, tls, log });
+  const grpcServer = await startGrpcServer({ issuer, auth, host: c.grpcHost, port: c.grpcPort, tls, log }).catch(async (err: unknown) => {
+    // Nothing of a CA that could not listen stays behind: its threads, its poll, its pool.
+    clearInterval(poll);
+    await unlisten().catch(() => {});
+    await crypto.close();
+    await store.close();
+    throw err;
+  });
 
   let bus: Bus | undefined;
   let relay: OutboxRelay | undefined;
@@ -150,6 +162,7 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
       await relay?.stop();
       await bus?.close();
       await unlisten().catch(() => {});
+      await crypto.close();
       await store.close();
     },
   };

@@ -117,5 +117,5 @@ describe("root rotation A -> A+B -> issue from B -> B only, driven by the CLI", 
     const newOnly = tlsIdentity(renewed.w, renewed.chain, after);
     expect(await mtls(newOnly, tlsIdentity(oldWorkload.w, oldWorkload.chain, overlap))).toBe("refused");
     expect(await mtls(newOnly, tlsIdentity(newWorkload.w, newWorkload.chain, after))).toBe("ok");
-  });
+  }, 180_000); // a dozen CLI runs through tsx: over a minute on a loaded 2-core machine
 });

@@ -3,7 +3,7 @@ import { reviewToken } from "@isthmus/k8s";
 import { parseSpiffeId } from "@isthmus/pki";
 import type { Store } from "@isthmus/store";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { BOOTSTRAP_PREFIX, hashSecret } from "../admin.js";
 import { CaError } from "../domain/errors.js";
 import type { ProvenIdentity } from "../domain/identity.js";
@@ -26,6 +26,10 @@ export interface AuthenticatorOptions {
   store: Store;
   /** Issuing certificates of this mesh, current and past. */
   issuers: () => X509Certificate[];
+  /** How far issued certificates are backdated: not part of the lifetime a renewal keeps. */
+  backdateMs: number;
+  /** The mesh's default workload certificate lifetime. */
+  defaultTtlMs: number;
   /** How long a successful TokenReview is trusted again without asking. */
   reviewCacheMs?: number;
 }
@@ -81,11 +85,26 @@ export class Authenticator {
     const got = Buffer.from(hashSecret(secret), "hex");
     if (!row || !timingSafeEqual(want, got)) throw new CaError("UNAUTHENTICATED", "unknown or invalid bootstrap token");
     if (row.expiresAt.getTime() <= Date.now()) throw new CaError("UNAUTHENTICATED", "bootstrap token has expired");
-    await this.o.store.db
+    // Single use, as SPIRE's join tokens: claimed atomically here (of two requests racing
+    // with one token, one wins), given back if nothing is issued with it. Once enrolled, a
+    // workload renews with the certificate it obtained.
+    const claimed = await this.o.store.db
       .update(bootstrapTokens)
       .set({ uses: sql`${bootstrapTokens.uses} + 1` })
-      .where(eq(bootstrapTokens.id, id));
-    return { namespace: row.namespace, serviceAccount: row.serviceAccount, via: `bootstrap:${id}` };
+      .where(and(eq(bootstrapTokens.id, id), eq(bootstrapTokens.uses, 0)))
+      .returning({ id: bootstrapTokens.id });
+    if (!claimed.length)
+      throw new CaError(
+        "UNAUTHENTICATED",
+        "bootstrap token has already been used: a bootstrap token obtains one certificate; renew with that certificate or create a new token",
+      );
+    const giveBack = async () => {
+      await this.o.store.db
+        .update(bootstrapTokens)
+        .set({ uses: sql`${bootstrapTokens.uses} - 1` })
+        .where(and(eq(bootstrapTokens.id, id), eq(bootstrapTokens.uses, 1)));
+    };
+    return { namespace: row.namespace, serviceAccount: row.serviceAccount, via: `bootstrap:${id}`, giveBack };
   }
 
   private async clientCertificate(der: Buffer): Promise<ProvenIdentity> {
@@ -98,8 +117,8 @@ export class Authenticator {
     const now = Date.now();
     if (new Date(cert.validTo).getTime() < now || new Date(cert.validFrom).getTime() > now)
       throw new CaError("UNAUTHENTICATED", "the client certificate is not valid now");
-    const signedByUs = this.o.issuers().some((i) => cert.checkIssued(i) && cert.verify(i.publicKey));
-    if (!signedByUs) throw new CaError("UNAUTHENTICATED", "the client certificate was not issued by this mesh");
+    const signedBy = this.o.issuers().find((i) => cert.checkIssued(i) && cert.verify(i.publicKey));
+    if (!signedBy) throw new CaError("UNAUTHENTICATED", "the client certificate was not issued by this mesh");
     const uris = (cert.subjectAltName ?? "").split(", ").filter((s) => s.startsWith("URI:"));
     const id = uris.length === 1 ? parseSpiffeId((uris[0] as string).slice(4)) : undefined;
     if (!id || id.trustDomain !== this.o.trustDomain)
@@ -107,6 +126,15 @@ export class Authenticator {
     const serial = cert.serialNumber.toLowerCase();
     const [row] = await this.o.store.db.select({ revokedAt: certificates.revokedAt }).from(certificates).where(eq(certificates.serial, serial));
     if (row?.revokedAt) throw new CaError("UNAUTHENTICATED", "the client certificate has been revoked");
-    return { namespace: id.namespace, serviceAccount: id.serviceAccount, via: `cert:${serial}` };
+    // The lifetime it was granted; one cut short by its issuer's expiry (before a rotation)
+    // was granted the mesh's default.
+    const cutByIssuer = new Date(cert.validTo).getTime() >= new Date(signedBy.validTo).getTime() - 1_000;
+    const lifetimeMs = new Date(cert.validTo).getTime() - new Date(cert.validFrom).getTime() - this.o.backdateMs;
+    return {
+      namespace: id.namespace,
+      serviceAccount: id.serviceAccount,
+      via: `cert:${serial}`,
+      renewsLifetimeMs: cutByIssuer ? this.o.defaultTtlMs : Math.max(1_000, lifetimeMs),
+    };
   }
 }

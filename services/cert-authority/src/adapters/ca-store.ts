@@ -3,7 +3,8 @@ import { fileURLToPath } from "node:url";
 import { buildEvent, certificateRevokedV1, contentId, intermediateRotatedV1, trustBundleUpdatedV1 } from "@isthmus/events";
 import { certsFromPem, parseCertificate, toPem, x509 } from "@isthmus/pki";
 import { type Executor, enqueue, openStore, type Store } from "@isthmus/store";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import type { LedgerRow } from "../domain/ledger-view.js";
 import type { KeyProvider } from "./key-provider.js";
 import { caVersion, certificates, issuers, outbox, trustRoots } from "./schema.js";
 
@@ -192,4 +193,32 @@ export async function revokeCertificate(store: Store, mesh: string, serial: stri
     );
     return true;
   });
+}
+
+/**
+ * Certificates of the ledger issued by this mesh's issuers, soonest to expire first:
+ * unexpired ones (revoked included) by default, every one with `includeExpired`, or only
+ * the unrevoked ones expiring within `expiringWithinMs`. At most `limit`; `more` says
+ * whether others were left out.
+ */
+export async function listCertificates(
+  store: Store,
+  mesh: string,
+  o: { now: Date; includeExpired?: boolean; expiringWithinMs?: number | undefined; limit: number },
+): Promise<{ rows: LedgerRow[]; more: boolean }> {
+  const c = certificates;
+  const ofMesh = inArray(c.issuerSerial, store.db.select({ serial: issuers.serial }).from(issuers).where(eq(issuers.mesh, mesh)));
+  const when =
+    o.expiringWithinMs !== undefined
+      ? and(isNull(c.revokedAt), gt(c.notAfter, o.now), lte(c.notAfter, new Date(o.now.getTime() + o.expiringWithinMs)))
+      : o.includeExpired
+        ? undefined
+        : gt(c.notAfter, o.now);
+  const rows = await store.db
+    .select()
+    .from(c)
+    .where(when ? and(ofMesh, when) : ofMesh)
+    .orderBy(asc(c.notAfter), asc(c.serial))
+    .limit(o.limit + 1);
+  return { rows: rows.slice(0, o.limit), more: rows.length > o.limit };
 }
