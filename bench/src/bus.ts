@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { Bus, busOptionsFromEnv, meshStreamSpecs, Publisher, provisionMeshStreams } from "@isthmus/bus";
 import { buildEvent, encodeEvent, serviceStateV1 } from "@isthmus/events";
 import { enqueue, OutboxRelay, openStore } from "@isthmus/store";
-import { createTestDatabase, uniqueMeshId } from "@isthmus/testing";
+import { createTestDatabase, NatsCluster, uniqueMeshId } from "@isthmus/testing";
 import { jetstream } from "@nats-io/jetstream";
 import { type Figures, percentile, report, round } from "./report.js";
 import { outbox } from "./schema.js";
@@ -49,6 +49,40 @@ async function timeSequential(n: number, publishOne: (i: number) => Promise<unkn
   }
   const secs = (performance.now() - t0) / 1000;
   return { perSec: n / secs, lat: lat.sort((a, b) => a - b) };
+}
+
+/**
+ * The same publishes on a 3-node cluster of the machine's nats-server (spawned here), to a
+ * stream at one replica and to one at three: what replication costs per publish-with-ack.
+ */
+async function clusterFigures(n: number, w: number): Promise<Record<"r1" | "r3", { perSec: number; p50: number; p99: number; windowPerSec: number }>> {
+  const cluster = await NatsCluster.start({ size: 3 });
+  try {
+    const bus = await Bus.connect({ servers: cluster.urls, waitOnFirstConnect: false });
+    const pub = new Publisher(bus.js);
+    const out = {} as Record<"r1" | "r3", { perSec: number; p50: number; p99: number; windowPerSec: number }>;
+    for (const replicas of [1, 3] as const) {
+      const mesh = uniqueMeshId(`bench-r${replicas}`);
+      await provisionMeshStreams(bus.jsm, mesh, { historyPerSubject: 1, replicas });
+      const events = Array.from({ length: n }, (_, i) => sampleEvent(mesh, i));
+      await timeSequential(200, (i) => pub.publish(events[i]!.subject, events[i]!.event, { msgId: `warm-${i}` }));
+      const seq = await timeSequential(n, (i) => pub.publish(events[i]!.subject, events[i]!.event, { msgId: `seq-${i}` }));
+      const windowed = Array.from({ length: w }, (_, i) => ({ ...sampleEvent(mesh, i), msgId: `win-${i}` }));
+      const tw = performance.now();
+      await pub.publishWindowed(windowed, 256);
+      out[`r${replicas}`] = {
+        perSec: seq.perSec,
+        p50: percentile(seq.lat, 50),
+        p99: percentile(seq.lat, 99),
+        windowPerSec: w / ((performance.now() - tw) / 1000),
+      };
+      for (const s of meshStreamSpecs(mesh)) await bus.jsm.streams.delete(s.name).catch(() => {});
+    }
+    await bus.close();
+    return out;
+  } finally {
+    await cluster.dispose();
+  }
 }
 
 export async function benchBus(): Promise<void> {
@@ -111,6 +145,10 @@ export async function benchBus(): Promise<void> {
   for (const s of meshStreamSpecs(mesh)) await bus.jsm.streams.delete(s.name).catch(() => {});
   await bus.close();
 
+  const C = Number(process.env.BENCH_CLUSTER_N ?? 3_000);
+  const CW = Number(process.env.BENCH_CLUSTER_WINDOW_N ?? 20_000);
+  const cl = await clusterFigures(C, CW);
+
   const figures: Figures = {
     publish_per_s: round(busPerSec, 0),
     raw_publish_per_s: round(rawPerSec, 0),
@@ -121,6 +159,15 @@ export async function benchBus(): Promise<void> {
     raw_publish_p99_ms: round(percentile(rawLat, 99)),
     async_window_publish_per_s: round(asyncPerSec, 0),
     outbox_events_per_s: round(outboxPerSec, 0),
+    cluster_r1_publish_per_s: round(cl.r1.perSec, 0),
+    cluster_r1_publish_p50_ms: round(cl.r1.p50),
+    cluster_r1_publish_p99_ms: round(cl.r1.p99),
+    cluster_r1_async_window_publish_per_s: round(cl.r1.windowPerSec, 0),
+    cluster_r3_publish_per_s: round(cl.r3.perSec, 0),
+    cluster_r3_publish_p50_ms: round(cl.r3.p50),
+    cluster_r3_publish_p99_ms: round(cl.r3.p99),
+    cluster_r3_async_window_publish_per_s: round(cl.r3.windowPerSec, 0),
+    cluster_r3_vs_r1_publish_ratio: round(cl.r3.perSec / cl.r1.perSec, 3),
     events_per_run: N,
     event_bytes: encoded[0]!.length,
   };
@@ -128,5 +175,6 @@ export async function benchBus(): Promise<void> {
     publish_ratio_vs_raw: "target >= 0.9",
     async_window_publish_per_s: "window 256",
     outbox_events_per_s: `${O} events, tx of 100, ${AGG} aggregates, Postgres`,
+    cluster_r3_publish_per_s: `3 local nats-server processes (own stores), ${C} sequential publishes; async window ${CW}`,
   });
 }

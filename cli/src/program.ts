@@ -17,6 +17,12 @@ function positiveInt(v: string): number {
   return n;
 }
 
+function clusterSize(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 5) throw new InvalidArgumentError("expected a node count from 1 to 5 (3 for R3 streams)");
+  return n;
+}
+
 export function buildProgram(): Command {
   const program = new Command("isthmus").description("Isthmus service-mesh control plane").showHelpAfterError();
 
@@ -29,7 +35,8 @@ export function buildProgram(): Command {
     .option("--no-demo", "no helloworld demo workloads and client")
     .option("--tls", "TLS on every listener (NATS, xDS, health), from the development root")
     .option("--config-dir <dir>", "watched configuration directory (default: <dir>/config)")
-    .action((o: { mesh: string; healthPort: number; dir: string; demo: boolean; tls?: boolean; configDir?: string }) => up(o));
+    .option("--nats-cluster <nodes>", "run the stack's own NATS as a local cluster of this many nodes (3: streams at three replicas)", clusterSize, 1)
+    .action((o: { mesh: string; healthPort: number; dir: string; demo: boolean; tls?: boolean; configDir?: string; natsCluster: number }) => up(o));
 
   // Mesh configuration: one admission path whatever the store (config cluster or CONFIG stream).
   // Loaded when used: the published schemas are large, and every other command starts faster without them.

@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => m.stop());
 
 const isthmus = async (...args: string[]) => {
-  const r = await runIsthmus(args, { env: { ...process.env, DATABASE_URL: m.db.url } });
+  const r = await runIsthmus(args, { env: { ...process.env, DATABASE_URL: m.db?.url ?? "" } });
   return { code: r.code, out: r.stdout, err: r.stderr };
 };
 

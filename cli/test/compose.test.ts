@@ -3,12 +3,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { natsServerConfig, passwordEnv, SERVICE_USERS, type ServiceUser } from "@isthmus/bus";
+import { busOptionsFromEnv, natsServerConfig, passwordEnv, SERVICE_USERS, type ServiceUser } from "@isthmus/bus";
 import { configFromEnv as caConfig } from "@isthmus/cert-authority";
 import { configFromEnv as configPushConfig } from "@isthmus/config-push";
 import { configFromEnv as discoveryConfig, readClustersFile } from "@isthmus/discovery";
 import { configFromEnv as pvlConfig } from "@isthmus/pvl-manager";
-import { createTestDatabase, type TestDatabase } from "@isthmus/testing";
+import { createTestDatabase, findNatsServer, natsServerVersion, supportsSyncInterval, type TestDatabase } from "@isthmus/testing";
 import { loadYaml } from "@kubernetes/client-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../src/program.js";
@@ -90,6 +90,15 @@ describe("docker-compose.yml", () => {
     const r = spawnSync("docker", ["compose", "-f", join(root, "docker-compose.yml"), "config", "-q"], { encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+    const withCluster = spawnSync(
+      "docker",
+      ["compose", "-f", join(root, "docker-compose.yml"), "-f", join(root, "deploy/compose/nats-cluster.yml"), "config", "-q"],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(withCluster.stderr).toBe("");
+    expect(withCluster.status).toBe(0);
   });
 
   it("builds every Isthmus container from the one multi-stage Dockerfile, running programs that exist", () => {
@@ -194,6 +203,52 @@ describe("docker-compose.yml", () => {
     expect(onDisk).not.toMatch(/no_auth_user/);
     expect(services.nats?.volumes).toContain("nats-data:/data");
     expect(services.nats?.volumes).toContain("./deploy/compose/nats.conf:/etc/nats/nats.conf:ro");
+  });
+
+  it("deploy/compose/nats-cluster.yml makes NATS three routed nodes with their own volumes and puts every service on the seed list", () => {
+    const override = interpolate(loadYaml<{ services: Record<string, Service> }>(readFileSync(join(root, "deploy/compose/nats-cluster.yml"), "utf8"))) as {
+      services: Record<string, Service>;
+    };
+    const nodes = ["nats", "nats-2", "nats-3"];
+    const node = (n: string): Service => ({
+      ...services[n],
+      ...override.services[n],
+      environment: { ...services[n]?.environment, ...override.services[n]?.environment },
+    });
+    expect(nodes.map((n) => node(n).environment?.SERVER_NAME)).toEqual(["nats-1", "nats-2", "nats-3"]);
+    for (const n of ["nats-2", "nats-3"]) {
+      expect(node(n).volumes).toContain(`${n}-data:/data`);
+      for (const u of SERVICE_USERS) expect(node(n).environment?.[passwordEnv(u)]).toBe(services.nats?.environment?.[passwordEnv(u)]);
+    }
+    for (const n of nodes) expect(override.services[n]?.volumes).toContain("./deploy/compose/nats-cluster.conf:/etc/nats/nats.conf:ro");
+    for (const program of Object.keys(PROGRAMS)) {
+      const [name, s] = Object.entries(services).find(([, x]) => x.command?.[0] === program) ?? [];
+      const env = { ...s?.environment, ...override.services[name as string]?.environment };
+      expect(busOptionsFromEnv(env).servers, program).toEqual(nodes.map((n) => `nats://${n}:4222`));
+    }
+    // The routes name exactly the three nodes; the checked-in config is current.
+    const conf = readFileSync(join(root, "deploy/compose/nats-cluster.conf"), "utf8");
+    expect(conf).toBe(
+      natsServerConfig({
+        serverName: { env: "SERVER_NAME" },
+        storeDir: "/data/jetstream",
+        cluster: { name: "isthmus", routes: nodes.map((n) => `nats-route://${n}:6222`) },
+      }),
+    );
+  });
+
+  it("ships NATS configs the machine's nats-server accepts (`nats-server -t`; sync_interval left out where the server predates it)", () => {
+    const bin = findNatsServer();
+    if (!bin) return;
+    const sync = supportsSyncInterval(natsServerVersion(bin));
+    const dir = mkdtempSync(join(tmpdir(), "compose-nats-"));
+    const env = { ...process.env, SERVER_NAME: "n1", ...Object.fromEntries(SERVICE_USERS.map((u) => [passwordEnv(u), "x"])) };
+    for (const f of ["nats.conf", "nats-cluster.conf"]) {
+      const text = readFileSync(join(root, "deploy/compose", f), "utf8").replace(/\/data\/jetstream/, join(dir, f));
+      writeFileSync(join(dir, f), sync ? text : text.replace(', sync_interval: "always"', ""));
+      const r = spawnSync(bin, ["-t", "-c", join(dir, f)], { encoding: "utf8", env });
+      expect(r.status, `${f}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
   });
 
   it("wires the seed 002 demo: manifest clusters name the helloworld containers' fixed addresses", () => {

@@ -112,7 +112,44 @@ describe("Helm chart", () => {
       expect(templates.find(([f]) => f === file)?.[1]).toContain(`"component" "${component}"`);
   });
 
+  it("runs a primary's bundled NATS as a 3-node cluster by default: routes to every pod, all pods at once, JetStream on each pod's volume", () => {
+    expect((defaults.nats as { replicas: number }).replicas).toBe(3);
+    const nats = templates.find(([f]) => f === "nats.yaml")?.[1] ?? "";
+    expect(nats).toContain('$replicas := ternary 1 (int .Values.nats.replicas) (eq .Values.role "remote")');
+    expect(nats).toMatch(/replicas: \{\{ \$replicas \}\}\n\s+# .*\n\s+podManagementPolicy: Parallel/);
+    expect(nats).toMatch(
+      /\{\{- if gt \$replicas 1 \}\}[\s\S]*cluster \{[\s\S]*range \$i := until \$replicas[\s\S]*nats-route:\/\/%s-%d\.%s-cluster\.%s\.svc:6222/,
+    );
+    expect(nats).toMatch(/clusterIP: None\n\s+publishNotReadyAddresses: true/);
+    expect(nats).toMatch(/serviceName: \{\{ \$name \}\}-cluster/);
+    expect(nats).toContain("volumeClaimTemplates");
+    expect(nats).toContain('sync_interval: "always"');
+    const policy = templates.find(([f]) => f === "networkpolicy.yaml")?.[1] ?? "";
+    expect(policy).toMatch(/app\.kubernetes\.io\/component: nats\n\s+ports: \[\{ port: 6222 \}\]/);
+  });
+
   const helm = spawnSync("helm", ["version", "--short"], { encoding: "utf8" }).status === 0;
+  it.skipIf(!helm)("helm template: a hub runs three routed NATS nodes, a remote control plane one leaf node", () => {
+    const render = (file: string) => {
+      const r = spawnSync("helm", ["template", "isthmus", chart, "-f", join(root, "deploy/helm/examples", file), "--namespace", "isthmus-system"], {
+        encoding: "utf8",
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const docs = r.stdout
+        .split(/^---$/m)
+        .map((d) => loadYaml<{ kind?: string; metadata?: { name?: string }; spec?: { replicas?: number }; stringData?: Record<string, string> } | null>(d));
+      return {
+        nats: docs.find((d) => d?.kind === "StatefulSet" && d.metadata?.name?.endsWith("-nats")),
+        conf: docs.find((d) => d?.kind === "Secret" && d.metadata?.name?.endsWith("-nats-config"))?.stringData?.["nats.conf"] ?? "",
+      };
+    };
+    const hub = render("hub.yaml");
+    expect(hub.nats?.spec?.replicas).toBe(3);
+    expect([...hub.conf.matchAll(/nats-route:\/\//g)]).toHaveLength(3);
+    const remote = render("remote-cluster.yaml");
+    expect(remote.nats?.spec?.replicas).toBe(1);
+    expect(remote.conf).not.toMatch(/cluster \{/);
+  });
   it.skipIf(!helm).each(examples)("helm template renders %s into valid objects", (file) => {
     const lint = spawnSync("helm", ["lint", chart, "-f", join(root, "deploy/helm/examples", file)], { encoding: "utf8" });
     expect(lint.status, lint.stdout + lint.stderr).toBe(0);

@@ -26,10 +26,11 @@ import { startConfigPush } from "@isthmus/config-push";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
-import { findNatsServer, hostPort, NatsServer, tcpReachable } from "@isthmus/testing";
+import { findNatsServer, hostPort, NatsCluster, NatsServer, tcpReachable } from "@isthmus/testing";
 import { grpcBootstrap } from "@isthmus/xds";
 import { ConfigDirSource } from "../config/dir-source.js";
 import { GreeterClient, helloworldManifest, helloworldServer, sayHello } from "../demo/helloworld.js";
+import { StackStopper } from "./stack-stopper.js";
 
 export interface UpOptions {
   mesh: string;
@@ -38,6 +39,8 @@ export interface UpOptions {
   demo: boolean;
   /** TLS on every listener: NATS, xDS, the CA's gRPC (always), health/metrics/debug. */
   tls?: boolean;
+  /** Nodes of the stack's own NATS: 1, or a local cluster (3) with R3 streams. */
+  natsCluster?: number;
   /** The watched config directory (default <dir>/config). */
   configDir?: string;
 }
@@ -94,14 +97,26 @@ function stackUsers(dir: string): StackUser[] {
  * nats-server of the stack's own where every service has its own credentials and may
  * publish only its domain; without a nats-server binary, one already on 127.0.0.1:4222.
  */
-async function natsForStack(dir: string, mesh: string, log: (s: string) => void, tls?: StackTls): Promise<StackNats> {
+async function natsForStack(dir: string, mesh: string, log: (s: string) => void, tls?: StackTls, nodes = 1): Promise<StackNats> {
   const fromEnv = process.env.NATS_URL;
+  if (fromEnv && nodes > 1)
+    throw new Error("--nats-cluster starts the stack's own NATS cluster: unset NATS_URL, or point NATS_URL at your cluster without --nats-cluster");
   if (fromEnv) return { url: fromEnv, stop: async () => {}, origin: "NATS_URL" };
   if (findNatsServer()) {
-    log("starting nats-server with JetStream and per-service credentials ...");
     const users = stackUsers(dir);
     const tlsConfig = tls ? `\ntls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)} }` : "";
-    const srv = await NatsServer.start({ config: natsAuthorization(users, mesh) + tlsConfig });
+    if (nodes > 1) {
+      log(`starting a ${nodes}-node nats-server cluster with JetStream and per-service credentials ...`);
+      const cluster = await NatsCluster.start({ size: nodes, config: natsAuthorization(users, mesh) + tlsConfig, syncAlways: true, ownProcessGroup: true });
+      return {
+        url: cluster.urls.join(","),
+        stop: () => cluster.dispose(),
+        origin: `started a ${nodes}-node cluster of ${cluster.nodes[0]?.bin}, each node with its own store; per-service credentials in ${join(dir, "nats-users.json")}`,
+        users,
+      };
+    }
+    log("starting nats-server with JetStream and per-service credentials ...");
+    const srv = await NatsServer.start({ config: natsAuthorization(users, mesh) + tlsConfig, ownProcessGroup: true });
     return { url: srv.url, stop: () => srv.dispose(), origin: `started ${srv.bin}; per-service credentials in ${join(dir, "nats-users.json")}`, users };
   }
   const { host, port } = hostPort("nats://127.0.0.1:4222", 4222);
@@ -124,23 +139,47 @@ function localKek(dir: string, name: string): LocalKeyProvider {
  */
 export async function up(o: UpOptions): Promise<void> {
   assertMeshId(o.mesh);
+  // A closed terminal (EPIPE) must not kill the stack before it has stopped its children.
+  process.stdout.on("error", () => {});
   const say = (s: string) => process.stdout.write(`${s}\n`);
+  // Listening from the first moment: a signal during start-up stops what has started so far.
+  const stopper = new StackStopper(say);
+  const demoRound: { timer?: NodeJS.Timeout } = {};
+  // up() returns only once everything has stopped: the CLI exits when its command returns.
+  const stopped = stopper.interrupted.then(async () => {
+    clearInterval(demoRound.timer);
+    say("stopping ...");
+    await stopper.stop();
+    say("stopped.");
+  });
+  try {
+    await runStack(o, say, stopper, demoRound);
+  } catch (err) {
+    // Start-up failing because a stop is under way is the stop's business, not an error.
+    if (stopper.requested) return await stopped;
+    await stopper.stop();
+    throw err;
+  }
+  say("Ctrl-C stops everything.");
+  await stopped;
+}
+
+async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackStopper, demoRound: { timer?: NodeJS.Timeout }): Promise<void> {
   const dir = resolve(o.dir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stops: Array<() => Promise<void> | void> = [];
   // The development root, made on first run (the mesh CA's intermediate and, with --tls, the stack's serving certificate come from it).
   const rootKeys = localKek(dir, "root.kek");
   if (!existsSync(join(dir, "root", "root-key.wrapped"))) await initRoot({ dir: join(dir, "root"), keys: rootKeys, commonName: "Isthmus Development Root" });
   const tls = o.tls ? await stackTls(dir, rootKeys) : undefined;
-  const nats = await natsForStack(dir, o.mesh, say, tls);
-  stops.push(() => nats.stop());
+  const nats = await natsForStack(dir, o.mesh, say, tls, o.natsCluster ?? 1);
+  stopper.add("nats-server", () => nats.stop());
   const tel = await startTelemetry({
     serviceName: "isthmus-up",
     port: o.healthPort,
     logLevel: process.env.LOG_LEVEL ?? "warn",
     ...(tls ? { tls: { certFile: tls.certFile, keyFile: tls.keyFile } } : {}),
   });
-  stops.push(() => tel.shutdown());
+  stopper.add("telemetry", () => tel.shutdown());
   const baseOpts = {
     ...busOptionsFromEnv({ ...process.env, NATS_URL: nats.url }, "isthmus-up"),
     waitOnFirstConnect: false,
@@ -151,9 +190,9 @@ export async function up(o: UpOptions): Promise<void> {
     return u ? { ...baseOpts, name: user, user: u.user, password: u.password } : { ...baseOpts, name: user };
   };
   const bus = await Bus.connect(busFor("isthmus-cli"));
-  stops.push(() => bus.close());
+  stopper.add("NATS connection", () => bus.close());
   tel.health.addCheck("nats", () => bus.connected);
-  await provisionMeshStreams(bus.jsm, o.mesh);
+  await provisionMeshStreams(bus.jsm, o.mesh, { replicas: bus.streamReplicas });
   const db = process.env.DATABASE_URL;
   const dataDir = (svc: string) => (db ? undefined : join(dir, "data", svc));
 
@@ -178,7 +217,7 @@ export async function up(o: UpOptions): Promise<void> {
     audiences: ["istio-ca"],
     clusters: [],
   });
-  stops.push(() => ca.stop());
+  stopper.add("cert-authority", () => ca.stop());
   tel.health.addCheck("cert-authority", () => ca.ready());
 
   // The demo workloads and the two manifest-directory clusters they live in.
@@ -187,7 +226,7 @@ export async function up(o: UpOptions): Promise<void> {
     const v1 = await helloworldServer("v1", "helloworld-v1-local");
     const v2 = await helloworldServer("v2", "helloworld-v2-local");
     demo.push(v1, v2);
-    stops.push(() => {
+    stopper.add("demo workloads", () => {
       for (const d of demo) d.stop();
     });
     for (const [id, version, port] of [
@@ -217,7 +256,7 @@ export async function up(o: UpOptions): Promise<void> {
     await regStore.close();
   }
   const discovery = await startDiscovery({ mesh: o.mesh, databaseUrl: db, dataDir: dataDir("discovery"), bus: busFor("discovery") });
-  stops.push(() => discovery.stop());
+  stopper.add("discovery", () => discovery.stop());
   tel.health.addCheck("discovery", () => discovery.ready());
   const xdsPort = Number(process.env.XDS_PORT ?? 15010);
   // pvl-manager reconciles ASMPvlConfig on the mesh's config cluster: only when there is one.
@@ -233,7 +272,7 @@ export async function up(o: UpOptions): Promise<void> {
       dataDir: dataDir("pvl-manager"),
       bus: busFor("pvl-manager"),
     });
-    stops.push(() => pvl?.stop());
+    stopper.add("pvl-manager", () => pvl?.stop());
   }
   // With --tls, xDS is mutual TLS on XDS_PORT, and plaintext stays on XDS_PLAINTEXT_PORT for gRPC's xDS
   // clients, which cannot speak TLS to the control plane (as Istio keeps 15010 next to 15012).
@@ -245,7 +284,7 @@ export async function up(o: UpOptions): Promise<void> {
     ...(tls ? { tls, plaintextPort: Number(process.env.XDS_PLAINTEXT_PORT ?? 15011) } : {}),
   });
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
-  stops.push(() => cp.stop());
+  stopper.add("config-push", () => cp.stop());
   await cp.ready;
   tel.health.addCheck("config-push", () => cp.following());
 
@@ -253,7 +292,7 @@ export async function up(o: UpOptions): Promise<void> {
   const configDir = resolve(o.configDir ?? join(dir, "config"));
   const configSource = new ConfigDirSource({ dir: configDir, store: new StreamConfigStore(bus, o.mesh), actor: "isthmus-up", say });
   await configSource.start();
-  stops.push(() => configSource.stop());
+  stopper.add("config directory", () => configSource.stop());
 
   const cli = nats.users?.find((u) => u.user === "isthmus-cli");
   const env = `NATS_URL=${nats.url}${cli ? ` NATS_USER=${cli.user} NATS_PASSWORD=${cli.password}` : ""}`;
@@ -281,12 +320,6 @@ export async function up(o: UpOptions): Promise<void> {
   say(`  events           ${env} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);
   say("");
 
-  // Ctrl-C from here on stops everything cleanly, even during the demo's first round.
-  const interrupted = new Promise<void>((r) => {
-    process.once("SIGINT", r);
-    process.once("SIGTERM", r);
-  });
-  let demoTimer: NodeJS.Timeout | undefined;
   if (o.demo) {
     process.env.GRPC_XDS_BOOTSTRAP_CONFIG = grpcBootstrap({
       server: `127.0.0.1:${cp.plaintextPort ?? cp.port}`,
@@ -296,7 +329,7 @@ export async function up(o: UpOptions): Promise<void> {
     const xds = await import("@grpc/grpc-js-xds");
     xds.register();
     const client = new GreeterClient("xds:///helloworld.default.svc.cluster.local:5000", grpc.credentials.createInsecure());
-    stops.unshift(() => client.close());
+    stopper.add("demo client", () => client.close());
     say("Demo (seed 002): a client in cluster-1 calling helloworld through xDS, 10 calls every 5 s:");
     const round = async () => {
       const lines: string[] = [];
@@ -305,13 +338,6 @@ export async function up(o: UpOptions): Promise<void> {
       say("");
     };
     await round();
-    demoTimer = setInterval(() => void round(), 5_000);
+    demoRound.timer = setInterval(() => void round(), 5_000);
   }
-  say("Ctrl-C stops everything.");
-  await interrupted;
-  clearInterval(demoTimer);
-  say("stopping ...");
-  for (const s of stops.reverse()) await Promise.resolve(s()).catch(() => {});
-  say("stopped.");
-  process.exit(0);
 }

@@ -33,6 +33,15 @@ export const helmValues = z
     nats: z
       .object({
         url: z.string().default("").describe("an external NATS; empty: the bundled one"),
+        replicas: z
+          .number()
+          .int()
+          .min(1)
+          .max(5)
+          .default(3)
+          .describe(
+            "bundled NATS nodes of role primary: a cluster with JetStream on each node's volume, streams at min(3, nodes) replicas; role remote runs one leaf node",
+          ),
         bundled: z
           .object({
             jetstreamDomain: z.string().default(""),

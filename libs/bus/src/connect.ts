@@ -11,6 +11,7 @@ import {
   usernamePasswordAuthenticator,
 } from "@nats-io/transport-node";
 import { inboxPrefixFor } from "./permissions.js";
+import { clusterReplicas } from "./streams.js";
 
 export interface BusTls {
   caFile?: string;
@@ -109,18 +110,20 @@ export function connectionOptions(o: BusConnectOptions): ConnectionOptions {
 /** A NATS connection with its JetStream client and manager. */
 export class Bus {
   private disconnected = false;
+  private jsProbe: { at: number; ok: Promise<boolean> } | undefined;
 
   private constructor(
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
+    private readonly jsApi: string,
   ) {}
 
   static async connect(o: BusConnectOptions): Promise<Bus> {
     const copts = connectionOptions(o);
     const nc = await connect(copts);
     const jsOpts = o.jsDomain ? { domain: o.jsDomain } : {};
-    const bus = new Bus(nc, jetstream(nc, jsOpts), await jetstreamManager(nc, jsOpts));
+    const bus = new Bus(nc, jetstream(nc, jsOpts), await jetstreamManager(nc, jsOpts), o.jsDomain ? `$JS.${o.jsDomain}.API` : "$JS.API");
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") bus.disconnected = true;
@@ -133,18 +136,51 @@ export class Bus {
     return bus;
   }
 
+  /** Replicas for the streams this connection creates: the size of the cluster it landed on, at most 3. */
+  get streamReplicas(): number {
+    return clusterReplicas(this.nc.info);
+  }
+
   /** For readiness: connected now (not closed, not between reconnects). */
   get connected(): boolean {
     return !this.nc.isClosed() && !this.disconnected;
   }
 
-  /** Let in-flight work finish, flush, and close. */
-  async close(): Promise<void> {
-    if (this.nc.isClosed()) return;
-    try {
-      await this.nc.drain();
-    } catch {
-      await this.nc.close();
+  /**
+   * For readiness: connected, and JetStream answers. A cluster that lost its quorum keeps
+   * the connection up while no stream takes a publish; its API does not answer then.
+   * One probe per second at most, however often readiness is asked.
+   */
+  jetStreamReady(): Promise<boolean> {
+    if (!this.connected) return Promise.resolve(false);
+    const now = Date.now();
+    if (!this.jsProbe || now - this.jsProbe.at >= 1_000) {
+      const ok = this.nc.request(`${this.jsApi}.INFO`, undefined, { timeout: 1_000 }).then(
+        (m) => !m.json<{ error?: unknown }>().error,
+        () => false,
+      );
+      this.jsProbe = { at: now, ok };
     }
+    return this.jsProbe.ok;
+  }
+
+  /**
+   * Let in-flight work finish, flush, and close. A drain cannot finish while the server is
+   * gone (a stop after NATS went first): after `drainMs` the connection is closed as is.
+   */
+  async close(drainMs = 2_000): Promise<void> {
+    if (this.nc.isClosed()) return;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      this.nc.drain().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(false), drainMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!drained && !this.nc.isClosed()) await this.nc.close();
   }
 }

@@ -3,6 +3,7 @@ export * from "./dead-letter.js";
 export * from "./durable-consumer.js";
 export * from "./logger.js";
 export * from "./permissions.js";
+export * from "./publish-retry.js";
 export * from "./publisher.js";
 export * from "./remote.js";
 export * from "./state-reader.js";

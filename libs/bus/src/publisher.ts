@@ -1,6 +1,7 @@
 import { type CloudEvent, encodeEvent } from "@isthmus/events";
 import type { JetStreamClient, JetStreamPublishOptions, PubAck } from "@nats-io/jetstream";
 import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { PublishUnavailableError, publishBackoffMs, transientPublishFailure } from "./publish-retry.js";
 import { injectTrace, withProducerSpan } from "./trace.js";
 
 export interface PublishOptions {
@@ -10,7 +11,17 @@ export interface PublishOptions {
   expectLastSubjectSequence?: number;
   /** Extra headers (e.g. a stored trace context from an outbox row). */
   headers?: Record<string, string>;
+  /** Ack timeout of one attempt (default 5 s, never past the retry deadline). */
   timeoutMs?: number;
+}
+
+export interface PublisherOptions {
+  /**
+   * How long a publish keeps retrying, with the same Nats-Msg-Id, through a leader
+   * election or a reconnect to another node (default 15 s; 0 = one attempt). Past it the
+   * publish fails with a PublishUnavailableError naming the reason.
+   */
+  retryForMs?: number;
 }
 
 function buildHeaders(extra: Record<string, string> | undefined): MsgHdrs {
@@ -21,16 +32,29 @@ function buildHeaders(extra: Record<string, string> | undefined): MsgHdrs {
   return h;
 }
 
-function jsOptions(msgId: string, o: PublishOptions | undefined, h: MsgHdrs): Partial<JetStreamPublishOptions> {
-  const opts: Partial<JetStreamPublishOptions> = { msgID: msgId, headers: h };
+function jsOptions(msgId: string, o: PublishOptions | undefined, h: MsgHdrs, timeoutMs: number): Partial<JetStreamPublishOptions> {
+  const opts: Partial<JetStreamPublishOptions> = { msgID: msgId, headers: h, timeout: timeoutMs };
   if (o?.expectLastSubjectSequence !== undefined) opts.expect = { lastSubjectSequence: o.expectLastSubjectSequence };
-  if (o?.timeoutMs !== undefined) opts.timeout = o.timeoutMs;
   return opts;
 }
 
-/** Publish CloudEvents to JetStream with idempotency, optimistic concurrency and trace context. */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Publish CloudEvents to JetStream with idempotency, optimistic concurrency and trace
+ * context. A publish the cluster could not take right now (no stream leader, a node lost
+ * under the connection, a lost ack) is sent again with the same Nats-Msg-Id, so the
+ * server's duplicate window keeps it once.
+ */
 export class Publisher {
-  constructor(private readonly js: JetStreamClient) {}
+  private readonly retryForMs: number;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    o: PublisherOptions = {},
+  ) {
+    this.retryForMs = o.retryForMs ?? 15_000;
+  }
 
   publish(subject: string, event: CloudEvent, o?: PublishOptions): Promise<PubAck> {
     return this.publishEncoded(subject, encodeEvent(event), o?.msgId ?? event.id, o);
@@ -40,8 +64,25 @@ export class Publisher {
   publishEncoded(subject: string, bytes: Uint8Array, msgId: string, o?: PublishOptions): Promise<PubAck> {
     return withProducerSpan("publish", { "messaging.destination.name": subject, "messaging.message.id": msgId }, () => {
       const h = buildHeaders(o?.headers);
-      return this.js.publish(subject, bytes, jsOptions(msgId, o, h));
+      return this.withRetry(subject, msgId, (timeoutMs) => this.js.publish(subject, bytes, jsOptions(msgId, o, h, timeoutMs)), o?.timeoutMs ?? 5_000);
     });
+  }
+
+  private async withRetry(subject: string, msgId: string, attempt: (timeoutMs: number) => Promise<PubAck>, timeoutMs: number): Promise<PubAck> {
+    const start = Date.now();
+    const deadline = start + this.retryForMs;
+    for (let n = 1; ; n++) {
+      try {
+        // The first attempt has its whole timeout; retries only what is left of the deadline.
+        return await attempt(n === 1 ? timeoutMs : Math.max(1, Math.min(timeoutMs, deadline - Date.now())));
+      } catch (err) {
+        const reason = transientPublishFailure(err);
+        if (reason === undefined) throw err;
+        const wait = publishBackoffMs(n);
+        if (Date.now() + wait >= deadline) throw new PublishUnavailableError(subject, msgId, n, Date.now() - start, reason);
+        await sleep(wait);
+      }
+    }
   }
 
   /**

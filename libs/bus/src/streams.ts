@@ -1,6 +1,6 @@
 import { DOMAINS, type Domain, domainFilter, streamName } from "@isthmus/events";
 import { DiscardPolicy, JetStreamApiError, type JetStreamManager, RetentionPolicy, StorageType, type StreamConfig } from "@nats-io/jetstream";
-import { nanos } from "@nats-io/transport-node";
+import { nanos, type ServerInfo } from "@nats-io/transport-node";
 import { type BusLogger, silentLogger } from "./logger.js";
 
 /** What a stream should look like; provisioning makes the server match it. */
@@ -125,7 +125,20 @@ export async function provisionStream(jsm: JetStreamManager, spec: StreamSpec): 
   return { stream: spec.name, action: "updated", changed };
 }
 
+/**
+ * The replica count for streams created through this server: 3 in a cluster of three or
+ * more (the nodes it advertises to clients), the cluster's size below that, 1 for a single
+ * server or a leaf node of its own. A cluster that advertises nothing (`no_advertise`)
+ * cannot be sized from a client: give the count explicitly there.
+ */
+export function clusterReplicas(info: Pick<ServerInfo, "cluster" | "connect_urls"> | undefined): number {
+  if (!info?.cluster) return 1;
+  const nodes = new Set(info.connect_urls ?? []).size;
+  return Math.max(1, Math.min(3, nodes));
+}
+
 export interface MeshStreamOptions {
+  /** Replicas per stream; a service passes its connection's `bus.streamReplicas`. */
   replicas?: number;
   storage?: "file" | "memory";
   /** Versions kept per entity subject for audit. */

@@ -5,6 +5,7 @@ export * from "./kube-api/server.js";
 export * from "./leaf-topology.js";
 export * from "./mesh-fixture.js";
 export * from "./nats.js";
+export * from "./nats-cluster.js";
 export * from "./nats-server.js";
 export * from "./postgres-server.js";
 export * from "./tcp.js";

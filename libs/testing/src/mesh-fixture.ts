@@ -9,7 +9,7 @@ export interface MeshFixture {
 }
 
 /** A connected bus and a mesh of the test's own with every stream provisioned. */
-export async function meshFixture(prefix: string, opts: MeshStreamOptions & { servers?: string } = {}): Promise<MeshFixture> {
+export async function meshFixture(prefix: string, opts: MeshStreamOptions & { servers?: string | string[] } = {}): Promise<MeshFixture> {
   const { servers, ...streamOpts } = opts;
   const bus = await Bus.connect({ servers: servers ?? testNatsUrl(), waitOnFirstConnect: false });
   const mesh = uniqueMeshId(prefix);

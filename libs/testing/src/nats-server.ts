@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -16,6 +16,23 @@ export function findNatsServer(): string | undefined {
   return undefined;
 }
 
+/** The version of a nats-server binary, e.g. [2, 9, 10]; undefined when it does not say. */
+export function natsServerVersion(bin: string): [number, number, number] | undefined {
+  const out = execFileSync(bin, ["--version"], { encoding: "utf8" });
+  const m = /v?(\d+)\.(\d+)\.(\d+)/.exec(out);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/**
+ * Whether a nats-server knows JetStream's `sync_interval` (2.10 and later): an older one
+ * refuses to start on a config that has it.
+ */
+export function supportsSyncInterval(version: readonly number[] | undefined): boolean {
+  if (!version) return false;
+  const [major = 0, minor = 0] = version;
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
 export interface NatsServerOptions {
   /** Enable JetStream with a file store in a temp dir (default true). */
   jetstream?: boolean;
@@ -26,6 +43,13 @@ export interface NatsServerOptions {
   domain?: string;
   /** Include the server's log in errors and keep it in `log`. */
   debug?: boolean;
+  /** fsync every JetStream write (`sync_interval: always`) where the server supports it. */
+  syncAlways?: boolean;
+  /**
+   * Run in a process group of its own, so a terminal's Ctrl-C (sent to the whole
+   * foreground group) leaves it to its owner to stop after the clients that use it.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -35,6 +59,8 @@ export interface NatsServerOptions {
 export class NatsServer {
   readonly url: string;
   readonly storeDir: string;
+  /** The server_name, as stream infos name their leader and replicas. */
+  readonly name: string;
   private proc: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   log = "";
@@ -44,8 +70,10 @@ export class NatsServer {
     readonly port: number,
     private readonly configFile: string,
     private readonly workDir: string,
+    private readonly ownProcessGroup: boolean,
   ) {
     this.url = `nats://127.0.0.1:${port}`;
+    this.name = `test-${port}`;
     this.storeDir = join(workDir, "store");
   }
 
@@ -56,12 +84,13 @@ export class NatsServer {
     const workDir = mkdtempSync(join(tmpdir(), "isthmus-nats-"));
     const lines = [`listen: "127.0.0.1:${port}"`, `server_name: "test-${port}"`];
     if (opts.jetstream !== false) {
-      lines.push(`jetstream { store_dir: ${JSON.stringify(join(workDir, "store"))}${opts.domain ? `, domain: ${JSON.stringify(opts.domain)}` : ""} }`);
+      const sync = opts.syncAlways && supportsSyncInterval(natsServerVersion(bin)) ? ', sync_interval: "always"' : "";
+      lines.push(`jetstream { store_dir: ${JSON.stringify(join(workDir, "store"))}${sync}${opts.domain ? `, domain: ${JSON.stringify(opts.domain)}` : ""} }`);
     }
     if (opts.config) lines.push(opts.config);
     const configFile = join(workDir, "nats.conf");
     writeFileSync(configFile, `${lines.join("\n")}\n`);
-    const s = new NatsServer(bin, port, configFile, workDir);
+    const s = new NatsServer(bin, port, configFile, workDir, opts.ownProcessGroup ?? false);
     await s.launch();
     return s;
   }
@@ -70,8 +99,13 @@ export class NatsServer {
     return this.proc !== undefined;
   }
 
+  /** The server's process id while it runs (for process-tree checks). */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   private async launch(): Promise<void> {
-    const proc = spawn(this.bin, ["-c", this.configFile], { stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(this.bin, ["-c", this.configFile], { stdio: ["ignore", "pipe", "pipe"], detached: this.ownProcessGroup });
     this.proc = proc;
     const keep = (b: Buffer) => {
       this.log = (this.log + b.toString()).slice(-20_000);

@@ -2,8 +2,10 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import postgres from "postgres";
 import { freePort } from "./free-port.js";
 import { waitForTcp } from "./tcp.js";
+import { waitFor } from "./wait.js";
 
 function binDir(): string | undefined {
   if (process.env.PG_BIN_DIR && existsSync(process.env.PG_BIN_DIR)) return process.env.PG_BIN_DIR;
@@ -40,17 +42,75 @@ export class PostgresServer {
     return process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
   }
 
-  static async start(): Promise<PostgresServer> {
+  private static workDir(): { bin: string; dir: string } {
     const bin = binDir();
     if (!bin) throw new Error("PostgreSQL server binaries not found (set PG_BIN_DIR)");
     const dir = mkdtempSync(join(tmpdir(), "isthmus-pg-"));
     if (process.getuid?.() === 0)
       chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), Number(execFileSync("id", ["-g", "postgres"]).toString().trim()));
+    return { bin, dir };
+  }
+
+  static async start(): Promise<PostgresServer> {
+    const { bin, dir } = PostgresServer.workDir();
     const [cmd, args] = PostgresServer.asPostgres(join(bin, "initdb"), ["-D", join(dir, "data"), "-A", "trust", "-U", "postgres", "--no-sync"]);
     execFileSync(cmd, args, { stdio: "ignore" });
     const s = new PostgresServer(bin, dir, await freePort());
     await s.start();
     return s;
+  }
+
+  /**
+   * A hot standby of `primary`: a base backup taken with pg_basebackup, then streaming
+   * replication from it (`-R` writes primary_conninfo and standby.signal). Read-only until
+   * promoted. Synchronous (default): the primary acknowledges a commit only once the
+   * standby has it, so a failover loses nothing acknowledged.
+   */
+  static async startStandby(primary: PostgresServer, o: { synchronous?: boolean } = {}): Promise<PostgresServer> {
+    const { bin, dir } = PostgresServer.workDir();
+    const [cmd, args] = PostgresServer.asPostgres(join(bin, "pg_basebackup"), [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(primary.port),
+      "-U",
+      "postgres",
+      "-D",
+      join(dir, "data"),
+      "-X",
+      "stream",
+      "-R",
+      "--no-sync",
+    ]);
+    execFileSync(cmd, args, { stdio: "pipe" });
+    const s = new PostgresServer(bin, dir, await freePort());
+    await s.start();
+    if (o.synchronous !== false) {
+      await primary.query("alter system set synchronous_standby_names = '*'");
+      await primary.query("select pg_reload_conf()");
+      await waitFor(
+        async () => (await primary.query<{ sync_state: string }>("select sync_state from pg_stat_replication")).some((r) => r.sync_state === "sync"),
+        20_000,
+        "the standby streaming synchronously",
+      );
+    }
+    return s;
+  }
+
+  /** One statement on this server, for tests that look beneath a service (replication, a ledger). */
+  async query<T extends Record<string, unknown>>(text: string): Promise<T[]> {
+    const sql = postgres(this.url, { max: 1, onnotice: () => {} });
+    try {
+      return (await sql.unsafe(text)) as unknown as T[];
+    } finally {
+      await sql.end();
+    }
+  }
+
+  /** A standby becomes a primary (pg_ctl promote), waiting until it takes writes. */
+  async promote(): Promise<void> {
+    const [cmd, args] = PostgresServer.asPostgres(join(this.bin, "pg_ctl"), ["promote", "-w", "-D", join(this.dir, "data")]);
+    execFileSync(cmd, args, { stdio: "pipe" });
   }
 
   async start(): Promise<void> {

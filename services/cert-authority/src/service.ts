@@ -139,7 +139,7 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
   let responder: Subscription | undefined;
   if (c.bus) {
     bus = await Bus.connect(c.bus);
-    await awaitMeshStreams(bus.jsm, c.mesh, { log });
+    await awaitMeshStreams(bus.jsm, c.mesh, { log, replicas: bus.streamReplicas });
     relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { log });
     await relay.start();
     responder = startNatsResponder({ nc: bus.nc, mesh: c.mesh, issuer, auth, log });
@@ -153,7 +153,7 @@ export async function startCertAuthority(c: CaConfig): Promise<RunningCa> {
     bundle: () => trustBundle(store.db),
     reload,
     async ready() {
-      return (await store.ping()) && (bus ? bus.connected : true) && issuer.issuerSerial !== undefined;
+      return (await store.ping()) && (bus ? await bus.jetStreamReady() : true) && issuer.issuerSerial !== undefined;
     },
     async stop() {
       clearInterval(poll);

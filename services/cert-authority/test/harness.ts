@@ -25,19 +25,21 @@ export async function makeRoot(alg?: KeyAlgorithm): Promise<Root> {
 export interface MeshCa {
   mesh: string;
   ca: RunningCa;
-  db: TestDatabase;
+  /** The database of the test's own, unless one was given. */
+  db: TestDatabase | undefined;
   api: KubeApiStandIn;
   meshKeys: LocalKeyProvider;
   client: CaClient;
   stop(): Promise<void>;
 }
 
-/** A mesh CA in this process: fresh database, an intermediate from `root`, a stand-in cluster. */
-export async function startMeshCa(root: Root, o: { bus?: boolean; maxTtlS?: number } = {}): Promise<MeshCa> {
+/** A mesh CA in this process: fresh database (or the one given), an intermediate from `root`, a stand-in cluster. */
+export async function startMeshCa(root: Root, o: { bus?: boolean; maxTtlS?: number; servers?: string[]; databaseUrl?: string } = {}): Promise<MeshCa> {
   const mesh = uniqueMeshId("ca");
-  const db = await createTestDatabase();
+  const db = o.databaseUrl ? undefined : await createTestDatabase();
+  const databaseUrl = o.databaseUrl ?? (db as TestDatabase).url;
   const meshKeys = kek();
-  const store = await openCaStore(db.url);
+  const store = await openCaStore(databaseUrl);
   await createIntermediate({ mesh, trustDomain: "cluster.local", rootDir: root.dir, rootKeys: root.keys, store, meshKeys });
   await store.close();
   const api = new KubeApiStandIn("cluster-1");
@@ -45,13 +47,13 @@ export async function startMeshCa(root: Root, o: { bus?: boolean; maxTtlS?: numb
   const ca = await startCertAuthority({
     mesh,
     trustDomain: "cluster.local",
-    databaseUrl: db.url,
+    databaseUrl,
     keys: meshKeys,
     grpcHost: "127.0.0.1",
     grpcPort: 0,
     grpcTls: true,
     serverNames: ["localhost"],
-    bus: o.bus === false ? undefined : { servers: testNatsUrl(), waitOnFirstConnect: false },
+    bus: o.bus === false ? undefined : { servers: o.servers ?? testNatsUrl(), waitOnFirstConnect: false, maxReconnectDelayMs: 500 },
     validity: { defaultTtlMs: 24 * 3_600_000, maxTtlMs: (o.maxTtlS ?? 48 * 3600) * 1000, backdateMs: 60_000 },
     audiences: ["istio-ca"],
     clusters: [{ id: "cluster-1", access: { kubeconfig: api.kubeconfig() } }],
@@ -69,7 +71,7 @@ export async function startMeshCa(root: Root, o: { bus?: boolean; maxTtlS?: numb
       await ca.stop();
       await api.stop();
       if (ca.bus) for (const d of ["DISCOVERY", "CONFIG", "CA", "PVL", "PUSH", "DLQ"]) await ca.bus?.jsm.streams.delete(`${d}_${mesh}`).catch(() => {});
-      await db.drop();
+      await db?.drop();
     },
   };
 }

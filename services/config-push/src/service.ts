@@ -92,7 +92,7 @@ export interface RunningConfigPush {
 export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfigPush> {
   const log = c.log ?? silentLogger;
   const bus = await Bus.connect(c.bus);
-  await awaitMeshStreams(bus.jsm, c.mesh, { log });
+  await awaitMeshStreams(bus.jsm, c.mesh, { log, replicas: bus.streamReplicas });
   const model = new MeshModel();
   const trustDomain = c.trustDomain ?? DEFAULT_TRANSLATE.trustDomain;
   const views = new Views(model, { trustDomain, sdsCertDir: c.sdsCertDir ?? DEFAULT_TRANSLATE.sdsCertDir });

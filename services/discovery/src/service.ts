@@ -58,7 +58,7 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
   const store = await openDiscoveryStore(c.databaseUrl, c.dataDir);
   if (c.clustersFile) for (const spec of readClustersFile(c.clustersFile)) await upsertCluster(store, spec);
   const bus = await Bus.connect(c.bus);
-  await awaitMeshStreams(bus.jsm, c.mesh, { log });
+  await awaitMeshStreams(bus.jsm, c.mesh, { log, replicas: bus.streamReplicas });
   const publisher = new Publisher(bus.js);
   const runners = new Map<string, Runner>();
   let stopping = false;
@@ -142,7 +142,7 @@ export async function startDiscovery(c: DiscoveryConfig): Promise<RunningDiscove
     publisher: (id) => runners.get(id)?.publisher,
     reconcile,
     async ready() {
-      return bus.connected && (await store.ping());
+      return (await bus.jetStreamReady()) && (await store.ping());
     },
     async stop() {
       stopping = true;

@@ -1,4 +1,4 @@
-import { type Bus, StateReader } from "@isthmus/bus";
+import { type Bus, type BusLogger, StateReader } from "@isthmus/bus";
 import { domainFilter, streamName } from "@isthmus/events";
 import { createTestDatabase, KubeApiStandIn, type TestDatabase, testNatsUrl, uniqueMeshId, waitFor } from "@isthmus/testing";
 import { type ClusterSpec, type DiscoveryConfig, openDiscoveryStore, type RunningDiscovery, startDiscovery, upsertCluster } from "../src/index.js";
@@ -44,13 +44,15 @@ export class DiscoveryHarness {
     await store.close();
   }
 
-  async start(o: Partial<Pick<DiscoveryConfig, "staleAfterMs" | "log" | "reconcileMs" | "resyncMs">> & { servers?: string } = {}): Promise<RunningDiscovery> {
+  async start(
+    o: Partial<Pick<DiscoveryConfig, "staleAfterMs" | "log" | "reconcileMs" | "resyncMs">> & { servers?: string | string[] } = {},
+  ): Promise<RunningDiscovery> {
     const { servers, ...rest } = o;
     if (!this.db) this.db = await createTestDatabase();
     this.d = await startDiscovery({
       mesh: this.mesh,
       databaseUrl: this.db.url,
-      bus: { servers: servers ?? testNatsUrl(), waitOnFirstConnect: false },
+      bus: { servers: servers ?? testNatsUrl(), waitOnFirstConnect: false, maxReconnectDelayMs: 500 },
       coalesceMs: 10,
       reconcileMs: 500,
       ...rest,

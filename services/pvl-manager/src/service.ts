@@ -51,7 +51,7 @@ export async function startPvlManager(c: PvlManagerConfig): Promise<RunningPvlMa
   let relay: OutboxRelay | undefined;
   if (c.bus) {
     bus = await Bus.connect(c.bus);
-    await awaitMeshStreams(bus.jsm, c.mesh, { log });
+    await awaitMeshStreams(bus.jsm, c.mesh, { log, replicas: bus.streamReplicas });
     relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { log });
     await relay.start();
   }
