@@ -41,7 +41,7 @@ describe("isthmus ca list", () => {
     expect(bySa.stolen).toMatchObject({ status: "revoked", revokeReason: "key compromise" });
     expect(listed[0]?.spiffeId).toBe("spiffe://cluster.local/ns/shop/sa/checkout");
 
-    const table = await isthmus("ca", "list", "--mesh", m.mesh, "--database-url", m.db.url);
+    const table = await isthmus("ca", "list", "--mesh", m.mesh, "--database-url", m.db?.url ?? "");
     expect(table.out).toMatch(/^SERIAL\s+SPIFFE ID\s+STATUS\s+NOT AFTER\s+REQUESTER\s+ISSUED$/m);
     expect(table.out).toMatch(new RegExp(`${serials.stolen}\\s+spiffe://cluster.local/ns/shop/sa/stolen\\s+revoked`));
     expect(table.out).toMatch(new RegExp(`3 certificates of mesh ${m.mesh}: 1 valid, 1 expiring, 1 revoked`));
