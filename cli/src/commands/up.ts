@@ -22,6 +22,7 @@ import {
   startCertAuthority,
 } from "@isthmus/cert-authority";
 import { startConfigPush } from "@isthmus/config-push";
+import { startConsole } from "@isthmus/console";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
@@ -82,7 +83,14 @@ function stackUsers(dir: string): StackUser[] {
     const users = SERVICE_USERS.map((user) => ({ user, password: randomBytes(18).toString("base64url") }));
     writeFileSync(f, JSON.stringify(users, null, 2), { mode: 0o600 });
   }
-  return JSON.parse(readFileSync(f, "utf8")) as StackUser[];
+  const users = JSON.parse(readFileSync(f, "utf8")) as StackUser[];
+  // A stack made before a user existed (e.g. the console's) gets that user's password added.
+  const missing = SERVICE_USERS.filter((user) => !users.some((u) => u.user === user));
+  if (missing.length) {
+    users.push(...missing.map((user) => ({ user, password: randomBytes(18).toString("base64url") })));
+    writeFileSync(f, JSON.stringify(users, null, 2), { mode: 0o600 });
+  }
+  return users;
 }
 
 /**
@@ -243,6 +251,15 @@ export async function up(o: UpOptions): Promise<void> {
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   stops.push(() => cp.stop());
   await cp.ready;
+  // The web console: read-only, on loopback only, with the console's read-only NATS user.
+  const web = await startConsole({
+    mesh: o.mesh,
+    bus: busFor("console"),
+    host: "127.0.0.1",
+    port: Number(process.env.CONSOLE_PORT ?? 20001),
+    ...(tls ? { tls } : { configPushDebugUrl: tel.health.url }),
+  });
+  stops.push(() => web.stop());
 
   say("");
   say(`Isthmus local stack — mesh "${o.mesh}" (state in ${db ? "DATABASE_URL" : join(dir, "data")})`);
@@ -260,6 +277,7 @@ export async function up(o: UpOptions): Promise<void> {
       ? `  pvl-manager      ASMPvlConfig on the cluster of ${pvlKubeconfig} (simulated cloud)`
       : "  pvl-manager      not started: give the mesh's config cluster with CONFIG_KUBECONFIG to run it",
   );
+  say(`  console          ${web.url}  (read-only)`);
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);
   say(`  metrics          ${tel.health.url}/metrics`);
   const cli = nats.users?.find((u) => u.user === "isthmus-cli");

@@ -1,7 +1,7 @@
 import type { Domain } from "@isthmus/events";
 
 /** The identities that connect to a mesh's NATS, each with its own credentials. */
-export const SERVICE_USERS = ["discovery", "config-push", "cert-authority", "pvl-manager", "isthmus-cli"] as const;
+export const SERVICE_USERS = ["discovery", "config-push", "cert-authority", "pvl-manager", "isthmus-cli", "console"] as const;
 export type ServiceUser = (typeof SERVICE_USERS)[number];
 
 /** Which event domains each service owns (publishes); reading is open to every service. */
@@ -11,6 +11,7 @@ export const DOMAINS_OWNED: Record<ServiceUser, Domain[]> = {
   "cert-authority": ["ca"],
   "pvl-manager": ["pvl"],
   "isthmus-cli": [],
+  console: [],
 };
 
 export interface SubjectPermissions {
@@ -38,12 +39,28 @@ const JS_API = [
 ];
 
 /**
+ * The web console only reads: stream info and ordered consumers of its own (created, read
+ * through pull requests, deleted). It publishes no event subject, not even a dead letter, and
+ * receives messages only on its inboxes.
+ */
+const CONSOLE_JS_API = [
+  "$JS.API.INFO",
+  "$JS.API.STREAM.INFO.*",
+  "$JS.API.CONSUMER.CREATE.>",
+  "$JS.API.CONSUMER.INFO.>",
+  "$JS.API.CONSUMER.DELETE.>",
+  "$JS.API.CONSUMER.MSG.NEXT.>",
+  "$JS.FC.>",
+];
+
+/**
  * NATS permissions for one service in one mesh (or every mesh with `*`): publish only its
  * own domains' subjects (`mesh.<mesh>.<domain>.>`), its dead letters, the JetStream API it
  * needs and replies; subscribe to everything of the mesh it reads and its inboxes.
  */
 export function servicePermissions(user: ServiceUser, mesh = "*"): SubjectPermissions {
   if (user === "isthmus-cli") return { publish: { allow: [">"] }, subscribe: { allow: [">"] } };
+  if (user === "console") return { publish: { allow: CONSOLE_JS_API }, subscribe: { allow: ["_INBOX.>"] } };
   const publish = [...DOMAINS_OWNED[user].map((d) => `mesh.${mesh}.${d}.>`), `mesh.${mesh}.dlq.>`, ...JS_API, "_INBOX.>"];
   const subscribe = [`mesh.${mesh}.>`, "_INBOX.>"];
   if (user === "cert-authority") subscribe.push(`isthmus.rpc.${mesh}.ca.>`);

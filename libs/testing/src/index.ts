@@ -1,3 +1,4 @@
+export * from "./browser.js";
 export * from "./database.js";
 export * from "./environment.js";
 export * from "./free-port.js";
