@@ -1,11 +1,19 @@
 import { benchBus } from "./bus.js";
 import { benchCa } from "./ca.js";
+import { benchConsole } from "./console.js";
 import { benchDiscovery } from "./discovery.js";
 import { benchRemoteCp } from "./remote-cp.js";
 import { benchXds } from "./xds.js";
 
 // `npm run bench -- <name>`: each benchmark prints a table and writes bench/results/<name>.json.
-const benches: Record<string, () => Promise<void>> = { bus: benchBus, ca: benchCa, discovery: benchDiscovery, xds: benchXds, "remote-cp": benchRemoteCp };
+const benches: Record<string, () => Promise<void>> = {
+  bus: benchBus,
+  ca: benchCa,
+  console: benchConsole,
+  discovery: benchDiscovery,
+  xds: benchXds,
+  "remote-cp": benchRemoteCp,
+};
 
 const name = process.argv[2];
 const run = name ? benches[name] : undefined;
