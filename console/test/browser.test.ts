@@ -1,8 +1,11 @@
+import { readFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
 import { Bus, Publisher } from "@isthmus/bus";
-import { launchChromium, noChromiumReason, testNatsUrl, uniqueMeshId } from "@isthmus/testing";
+import { launchChromium, meshFixture, noChromiumReason, testNatsUrl, testTlsFiles, uniqueMeshId } from "@isthmus/testing";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { destinationRule, virtualService } from "./fixtures.js";
+import { startConsole } from "../src/service.js";
+import { cluster, destinationRule, virtualService } from "./fixtures.js";
 import { scaleHelloworld, startUpStack, type UpStack } from "./stack.js";
 
 // Acceptance of the console in a real browser (Debian's Chromium driven by playwright-core),
@@ -79,6 +82,9 @@ describe.skipIf(skip !== undefined)("the console in a browser, on isthmus up", (
     await row.getByRole("link").click();
     const detail = page.getByTestId("proxy-detail");
     await poll(() => detail.getByTestId("nack-RDS").textContent()).toMatch(/\S/);
+    // Its config dump, from the config-push serving it.
+    await detail.getByRole("button", { name: "config dump" }).click();
+    await poll(() => detail.locator("pre.dump").textContent()).toContain("envoy.admin.v3.ListenersConfigDump");
   });
 
   it("config and traffic: an applied VirtualService shows with its history, and the traffic graph draws its weights", async () => {
@@ -104,5 +110,50 @@ describe.skipIf(skip !== undefined)("the console in a browser, on isthmus up", (
     const link = page.getByTestId("event-row").filter({ hasText: "config.resource" }).first().getByRole("link");
     await link.click();
     await poll(() => page.url()).toMatch(/#\/config\//);
+  });
+});
+
+describe.skipIf(skip !== undefined)("the console exposed: HTTPS and a login token", () => {
+  it("asks for the token, refuses a wrong one, and shows the mesh after signing in", async () => {
+    const tls = await testTlsFiles();
+    const fx = await meshFixture("cweb-tls");
+    const status = cluster(fx.mesh, "cluster-1", "managed", "network1");
+    await new Publisher(fx.bus.js).publish(status.subject, status.event);
+    const c = await startConsole({
+      mesh: fx.mesh,
+      host: "127.0.0.1",
+      port: 0,
+      token: "the-console-login-token",
+      tls: { certFile: tls.cert, keyFile: tls.key },
+      bus: { servers: testNatsUrl(), waitOnFirstConnect: false },
+      log: () => {},
+    });
+    // The serving certificate verifies against the mesh's CA file...
+    const healthz = await new Promise<number | undefined>((resolve, reject) =>
+      httpsGet(new URL("./healthz", c.url), { ca: readFileSync(tls.ca) }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).on("error", reject),
+    );
+    expect(healthz).toBe(200);
+    // ...which is not in Chromium's store.
+    const browser = await launchChromium({ ignoreHTTPSErrors: true });
+    try {
+      expect(c.url).toMatch(/^https:/);
+      const page = await browser.context.newPage();
+      await page.goto(c.url);
+      expect(page.url()).toMatch(/\/login$/);
+      await page.getByLabel("Login token").fill("not-the-token");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await poll(() => page.locator(".error").textContent()).toMatch(/not the console's login token/);
+      await page.getByLabel("Login token").fill("the-console-login-token");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.locator("body[data-ready=true]").waitFor();
+      await poll(() => page.getByTestId("cluster-cluster-1").getByTestId("mode").textContent()).toBe("managed");
+    } finally {
+      await browser.close();
+      await c.stop();
+      await fx.dispose();
+    }
   });
 });

@@ -25,7 +25,9 @@ const FLAGS = [
 ];
 
 /** Headless system Chromium with a fresh profile directory, removed on close. */
-export async function launchChromium(o: { width?: number; height?: number } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  o: { width?: number; height?: number; ignoreHTTPSErrors?: boolean } = {},
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const bin = findChromium();
   if (!bin) throw new Error(noChromiumReason());
   const profile = mkdtempSync(join(tmpdir(), "isthmus-chromium-"));
@@ -35,6 +37,7 @@ export async function launchChromium(o: { width?: number; height?: number } = {}
     args: FLAGS,
     viewport: { width: o.width ?? 1400, height: o.height ?? 900 },
     timeout: 60_000,
+    ignoreHTTPSErrors: o.ignoreHTTPSErrors ?? false,
   });
   return {
     context,

@@ -10,5 +10,6 @@ export * from "./nats-server.js";
 export * from "./postgres-server.js";
 export * from "./tcp.js";
 export * from "./tcp-relay.js";
+export * from "./tls-files.js";
 export * from "./wait.js";
 export * from "./wan-link.js";
