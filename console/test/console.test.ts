@@ -134,6 +134,9 @@ describe("console backend", () => {
     const other = await get(`./api/history?subject=${encodeURIComponent(`mesh.${mesh}.discovery.service.x.y.z`)}`);
     expect(other.status).toBe(400);
     expect(other.text).toMatch(/not a config resource subject/);
+    const garbage = await get(`./api/history?subject=${encodeURIComponent("not a subject")}`);
+    expect(garbage.status).toBe(400);
+    expect(garbage.text).toMatch(/not an Isthmus subject/);
   });
 
   it("is read-only: writes are refused with a message, CONSOLE_WRITE is refused at start, not ignored", async () => {

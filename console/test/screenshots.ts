@@ -59,8 +59,8 @@ try {
     await page.screenshot({ path: join(out, `${name}.png`) });
     process.stdout.write(`wrote ${join(out, `${name}.png`)}\n`);
   };
-  // Let the samples for the charts accumulate a little.
-  await page.waitForTimeout(1_000);
+  // The console samples every 10 s: wait for a few samples, so the charts have a line.
+  await page.waitForTimeout(25_000);
   await shot("topology", "#/topology", "[data-testid=cluster-cluster-2]");
   await shot("traffic", `#/traffic/${encodeURIComponent("helloworld.default.svc.cluster.local")}`, "[data-testid=edge-label]");
   await shot("proxies", `#/proxies/${encodeURIComponent("sidecar~127.0.0.1~sleep-local.default~default.svc.cluster.local")}`, "[data-testid=proxy-row]");

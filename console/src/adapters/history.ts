@@ -11,7 +11,12 @@ const MAX_VERSIONS = 200;
  * console's mesh are read.
  */
 export async function configHistory(bus: Bus, mesh: string, subject: string): Promise<HistoryEntry[]> {
-  const parsed = parseSubject(subject);
+  let parsed: ReturnType<typeof parseSubject>;
+  try {
+    parsed = parseSubject(subject);
+  } catch (e) {
+    throw new RangeError((e as Error).message);
+  }
   if (parsed.mesh !== mesh || parsed.domain !== "config" || subject.includes("*") || subject.includes(">")) {
     throw new RangeError(`not a config resource subject of mesh ${mesh}: ${subject}`);
   }

@@ -47,6 +47,7 @@ const TYPES: Record<string, string> = {
 };
 
 const COOKIE = "isthmus_console";
+const MAX_BUFFERED = 64 << 20;
 
 /** A file under `root`, or undefined for anything outside it. */
 function under(root: string, rel: string): string | undefined {
@@ -202,6 +203,12 @@ export async function startConsoleHttp(o: ConsoleHttpOptions): Promise<{ server:
       batch = [];
     };
     const off = o.model.subscribe((u) => {
+      // A browser that stopped reading is dropped rather than buffered without bound; it reconnects to a fresh snapshot.
+      if (res.writableLength > MAX_BUFFERED) {
+        o.log(`console: dropping an SSE client ${MAX_BUFFERED >> 20} MiB behind`);
+        res.destroy();
+        return;
+      }
       batch.push(u);
       timer ??= setTimeout(flush, 100);
     });

@@ -1,5 +1,5 @@
 import { useMemo } from "preact/hooks";
-import { sumCounts, type TopologyCluster, topology } from "../../domain/views.js";
+import { sumCounts, type TopologyCluster, type TopologyRegion, topology } from "../../domain/views.js";
 import type { Counts } from "../../domain/wire.js";
 import { Sparkline } from "../charts.js";
 import { ago, store } from "../store.js";
@@ -84,6 +84,69 @@ function ClusterCard(props: { c: TopologyCluster }) {
   );
 }
 
+/** The mesh drawn: a box per network with its clusters, its east-west gateway, and the gateways linked across networks. */
+function TopologyMap(props: { regions: TopologyRegion[] }) {
+  const nets = props.regions.flatMap((r) => r.networks.map((n) => ({ ...n, region: r.region })));
+  if (!nets.length) return null;
+  const colW = 250;
+  const boxW = 210;
+  const rowH = 46;
+  const rows = Math.max(1, ...nets.map((n) => Math.min(n.clusters.length, 6)));
+  const height = 40 + rows * rowH + 60;
+  const gwY = height - 26;
+  return (
+    <svg class="topo" width={nets.length * colW + 20} height={height} data-testid="topology-map" role="img">
+      <title>mesh topology</title>
+      {nets.map((n, i) =>
+        nets.slice(i + 1).map((m, j) => {
+          const x1 = 20 + i * colW + boxW / 2;
+          const x2 = 20 + (i + 1 + j) * colW + boxW / 2;
+          const linked = n.gateways.length > 0 && m.gateways.length > 0;
+          return (
+            <path
+              key={`${n.network}-${m.network}`}
+              class={linked ? "ew" : "ew missing"}
+              d={`M${x1},${gwY} C${x1},${gwY + 22} ${x2},${gwY + 22} ${x2},${gwY}`}
+              fill="none"
+            />
+          );
+        }),
+      )}
+      {nets.map((n, i) => {
+        const x = 10 + i * colW;
+        return (
+          <g key={`${n.region}/${n.network}`} class="net">
+            <rect x={x} y={4} width={boxW + 20} height={height - 30} rx="8" />
+            <text x={x + 10} y={22} class="title">
+              {n.network || "(default network)"} · {n.region || "no region"}
+            </text>
+            {n.clusters.slice(0, 6).map((c, k) => {
+              const st = c.cluster?.state ?? "unknown";
+              return (
+                <g key={c.id} class={`cl topo-${st.toLowerCase()} topo-${c.cluster?.mode ?? "unknown"}`} transform={`translate(${x + 10},${34 + k * rowH})`}>
+                  <rect width={boxW} height={rowH - 8} rx="5" />
+                  <text x="8" y="16">
+                    {c.id} · {c.cluster?.mode ?? "no status"}
+                  </text>
+                  <text x="8" y="31" class="sub">
+                    {st} · {c.services.length} service{c.services.length === 1 ? "" : "s"} · {sumCounts(c.services.map((s) => s.counts)).ready} ready endpoints
+                  </text>
+                </g>
+              );
+            })}
+            <g class={n.gateways.length ? "gw" : "gw missing"} transform={`translate(${x + 10 + boxW / 2},${gwY})`}>
+              <circle r="7" />
+              <text y="-12" text-anchor="middle">
+                {n.gateways.length ? `gateway ${n.gateways[0]?.addresses[0]?.address ?? ""}` : "no east-west gateway"}
+              </text>
+            </g>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
 export function TopologyView(props: { v: number }) {
   const regions = useMemo(() => topology(store.entities.values()), [props.v]);
   const samples = store.samples;
@@ -94,6 +157,7 @@ export function TopologyView(props: { v: number }) {
         <Sparkline label="events per sample" values={samples.map((s) => s.events)} />
       </div>
       {regions.length === 0 && <p class="muted">No cluster has reported yet.</p>}
+      <TopologyMap regions={regions} />
       {regions.map((r) => (
         <section key={r.region} class="region">
           <h2>
