@@ -102,6 +102,21 @@ describe("read model", () => {
     expect(p?.kind === "pvl" && p.conditions[0]?.fix).toBe(FIXES.ZoneMismatch);
   });
 
+  it("times a push as it sees it: a mesh change, then a proxy reporting new versions, every type synced", () => {
+    let now = 1_000;
+    const m = new ReadModel(mesh, ["S"], false, () => now);
+    m.streamCaughtUp("S");
+    m.apply(incoming(proxy(mesh, "10.0.0.9")));
+    now = 2_000;
+    m.apply(incoming(service(mesh, "cluster-1", "network1", [{ ip: "10.0.0.1", version: "v1" }])));
+    now = 2_150;
+    m.apply(incoming(proxy(mesh, "10.0.0.9", { version: "v8" })));
+    now = 2_400;
+    m.apply(incoming(proxy(mesh, "10.0.0.9", { version: "v8" }))); // nothing new acked: no second push
+    expect(m.sample(now).pushMs).toBe(150);
+    expect(m.sample(now + 10_000).pushMs).toBeUndefined();
+  });
+
   it("announces caught-up once every stream has been read to its end, and feeds invalid events with their reason", () => {
     const m = new ReadModel(mesh, ["A", "B"]);
     const updates: Update[] = [];

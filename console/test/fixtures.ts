@@ -47,8 +47,8 @@ export function gateway(mesh: string, network: string) {
   return buildEvent(networkGatewayV1, mesh, { network, addresses: [{ address: "192.0.2.10", port: 15443 }] }, { source: "discovery" });
 }
 
-export function proxy(mesh: string, ip: string, o: { nack?: string } = {}) {
-  const v = "v7";
+export function proxy(mesh: string, ip: string, o: { nack?: string; version?: string } = {}) {
+  const v = o.version ?? "v7";
   const types = {
     [CDS]: { latest: v, sent: v, acked: v },
     [LDS]: o.nack ? { latest: v, sent: v, acked: "v6", nacked: v, error: o.nack } : { latest: v, sent: v, acked: v },

@@ -24,12 +24,17 @@ export class ReadModel {
   private readonly samples: Sample[] = [];
   private readonly listeners = new Set<(u: Update) => void>();
   private eventsSinceSample = 0;
+  /** When the last DISCOVERY or CONFIG change arrived (after catching up), and each proxy's acked versions. */
+  private changeAt: number | undefined;
+  private readonly ackedOf = new Map<string, string>();
+  private pushes: number[] = [];
   private pendingStreams: Set<string>;
 
   constructor(
     readonly mesh: string,
     streams: string[],
     readonly writing = false,
+    private readonly now: () => number = Date.now,
   ) {
     this.pendingStreams = new Set(streams);
   }
@@ -86,12 +91,15 @@ export class ReadModel {
       return;
     }
     const key = m.subject;
+    if (this.caughtUp && (domain === "discovery" || domain === "config")) this.changeAt = this.now();
     let modelled = false;
     if (m.kind === "deleted") {
       modelled = this.entities.delete(key);
+      this.ackedOf.delete(key);
       if (modelled) this.emit({ op: "del", key });
     } else {
       const e = toEntity(m);
+      if (e?.kind === "proxy") this.notePush(key, m.data);
       if (e) {
         // A revocation is its own fact on its own subject; the console shows it on the certificate.
         if (e.kind === "certificate" && e.revoked) {
@@ -112,11 +120,23 @@ export class ReadModel {
     this.pushFeed(feedOf(m, domain, modelled ? key : undefined));
   }
 
+  /** A proxy reporting new acked versions, every type synced, after a mesh change: one push's convergence. */
+  private notePush(key: string, data: unknown): void {
+    const types = rec(rec(data).types) as Record<string, TypeStatus>;
+    const acked = TYPE_COLUMNS.map(([, url]) => types[url]?.acked ?? "").join("|");
+    const before = this.ackedOf.get(key);
+    this.ackedOf.set(key, acked);
+    if (this.changeAt === undefined || before === undefined || before === acked) return;
+    if (TYPE_COLUMNS.every(([, url]) => syncState(types[url]) === "SYNCED")) this.pushes.push(this.now() - this.changeAt);
+  }
+
   /** Take a sample now (the caller's clock drives this). */
   sample(now: number): Sample {
     let connected = 0;
     for (const e of this.entities.values()) if (e.kind === "proxy" && e.connected) connected++;
     const s: Sample = { t: now, connectedProxies: connected, events: this.eventsSinceSample };
+    if (this.pushes.length) s.pushMs = Math.max(...this.pushes);
+    this.pushes = [];
     this.eventsSinceSample = 0;
     this.samples.push(s);
     if (this.samples.length > SAMPLES) this.samples.shift();

@@ -136,6 +136,12 @@ export interface Sample {
   t: number;
   connectedProxies: number;
   events: number;
+  /**
+   * The slowest push in the sample's window, as the console sees it: from a DISCOVERY or CONFIG
+   * change arriving to a proxy's status arriving with new versions, every type SYNCED. Absent
+   * when no proxy converged in the window.
+   */
+  pushMs?: number;
 }
 
 export interface Snapshot {

@@ -154,7 +154,8 @@ export function TopologyView(props: { v: number }) {
     <div>
       <div class="charts">
         <Sparkline label="connected proxies" values={samples.map((s) => s.connectedProxies)} />
-        <Sparkline label="events per sample" values={samples.map((s) => s.events)} />
+        <Sparkline label="events per 10 s" values={samples.map((s) => s.events)} />
+        <Sparkline label="push convergence, slowest (ms)" values={samples.map((s) => s.pushMs ?? 0)} />
       </div>
       {regions.length === 0 && <p class="muted">No cluster has reported yet.</p>}
       <TopologyMap regions={regions} />
