@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { get as httpsGet } from "node:https";
 import { Bus, Publisher } from "@isthmus/bus";
+import { buildEvent, pvlStatusChangedV1 } from "@isthmus/events";
+import { FIXES } from "@isthmus/pvl-manager";
 import { launchChromium, meshFixture, noChromiumReason, testNatsUrl, testTlsFiles, uniqueMeshId } from "@isthmus/testing";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,7 +45,7 @@ describe.skipIf(skip !== undefined)("the console in a browser, on isthmus up", (
   });
 
   /** What the config admission path (`isthmus apply`, not built yet) will publish: a config resource event on CONFIG. */
-  const apply = async (b: { subject: string; event: Parameters<Publisher["publish"]>[1] }) => {
+  const apply = async (b: { subject: string; event: Parameters<Publisher["publish"]>[1] }): Promise<void> => {
     await new Publisher(bus.js).publish(b.subject, b.event);
   };
 
@@ -104,9 +106,43 @@ describe.skipIf(skip !== undefined)("the console in a browser, on isthmus up", (
     await poll(() => page.getByTestId("subset").allTextContents()).toEqual([expect.stringContaining("cluster-1"), expect.stringContaining("cluster-2")]);
   });
 
-  it("events: the live feed links an event to the entity it changes", async () => {
+  it("security: the trust bundle's root and the mesh's intermediate; PrivateLink: a status with the seed's fix", async () => {
+    await page.getByTestId("nav-security").click();
+    await poll(() => page.getByTestId("trust-bundles").textContent()).toMatch(/cluster\.local · version \d+ · 1 root[\s\S]*Isthmus Development Root/);
+    await poll(() => page.getByTestId("intermediates").textContent()).toContain(`mesh ${stack.mesh}`);
+
+    // What pvl-manager publishes (it needs a cloud and a config cluster, which the local stack has not).
+    const now = new Date().toISOString();
+    await apply(
+      buildEvent(
+        pvlStatusChangedV1,
+        stack.mesh,
+        {
+          name: "default",
+          status: "Failed",
+          conditions: [{ type: "Ready", status: "False", reason: "QuotaExceeded", message: "endpoint quota reached", lastTransitionTime: now }],
+          resourceStatus: { status: "Failed" },
+        },
+        { source: "pvl-manager" },
+      ),
+    );
+    await page.getByTestId("nav-privatelink").click();
+    await poll(() => page.getByTestId("pvl-default").textContent()).toContain(FIXES.QuotaExceeded);
+  });
+
+  it("events: the live feed pauses, filters, and links an event to the entity it changes", async () => {
     await page.getByTestId("nav-events").click();
     await poll(() => page.getByTestId("event-row").count()).toBeGreaterThan(0);
+    await page.getByTestId("events-pause").click();
+    const paused = await page.getByTestId("event-row").count();
+    await apply(virtualService(stack.mesh, [60, 40]));
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await page.getByTestId("event-row").count()).toBe(paused);
+    await page.getByTestId("events-pause").click();
+    // The VirtualService and the proxy status its push brings.
+    await poll(() => page.getByTestId("event-row").count()).toBeGreaterThan(paused);
+    await page.getByTestId("events-domain").selectOption("config");
+    await poll(async () => (await page.getByTestId("event-row").allTextContents()).every((t) => t.includes(".config."))).toBe(true);
     const link = page.getByTestId("event-row").filter({ hasText: "config.resource" }).first().getByRole("link");
     await link.click();
     await poll(() => page.url()).toMatch(/#\/config\//);
