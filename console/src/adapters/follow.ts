@@ -15,6 +15,7 @@ export function followMesh(bus: Bus, model: ReadModel, log: (msg: string) => voi
   const readers = new Set<StateReader>();
   const runs = FOLLOWED.map(async (domain) => {
     const stream = streamName(model.mesh, domain);
+    let lastError = "";
     while (!stopped) {
       const reader = new StateReader(bus.js, { stream, filter: domainFilter(model.mesh, domain) });
       readers.add(reader);
@@ -28,7 +29,10 @@ export function followMesh(bus: Bus, model: ReadModel, log: (msg: string) => voi
           }
         }
       } catch (e) {
-        if (!stopped) log(`following ${stream}: ${(e as Error).message}; retrying in 2 s`);
+        // Said once per distinct failure, not every retry.
+        const msg = (e as Error).message;
+        if (!stopped && msg !== lastError) log(`following ${stream}: ${msg}; retrying every 2 s`);
+        lastError = msg;
       } finally {
         readers.delete(reader);
       }
