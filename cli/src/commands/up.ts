@@ -22,7 +22,6 @@ import {
   startCertAuthority,
 } from "@isthmus/cert-authority";
 import { startConfigPush } from "@isthmus/config-push";
-import { startConsole } from "@isthmus/console";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
@@ -251,7 +250,9 @@ export async function up(o: UpOptions): Promise<void> {
   for (const [path, handler] of Object.entries(cp.debug)) tel.health.addRoute(path, handler);
   stops.push(() => cp.stop());
   await cp.ready;
-  // The web console: read-only, on loopback only, with the console's read-only NATS user.
+  // The web console: read-only, on loopback only, with the console's read-only NATS user. Loaded
+  // here so that the CLI's other commands do not load it.
+  const { startConsole } = await import("@isthmus/console");
   const web = await startConsole({
     mesh: o.mesh,
     bus: busFor("console"),

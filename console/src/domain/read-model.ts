@@ -1,6 +1,6 @@
 import { X509Certificate } from "node:crypto";
-import { syncState, TYPE_COLUMNS, type TypeStatus } from "@isthmus/config-push";
-import { FIXES } from "@isthmus/pvl-manager";
+import { syncState, TYPE_COLUMNS, type TypeStatus } from "@isthmus/config-push/sync-state";
+import { FIXES } from "@isthmus/pvl-manager/diagnose";
 import { endpointCounts } from "./views.js";
 import type { CertSummary, EndpointView, Entity, FeedEvent, Sample, Snapshot, Update } from "./wire.js";
 

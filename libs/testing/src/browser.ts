@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BrowserContext, chromium } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 
 /** Debian's Chromium (`apt-get install -y chromium`), or CHROMIUM_PATH. Playwright's own downloads are never used. */
 export function findChromium(): string | undefined {
@@ -30,6 +30,8 @@ export async function launchChromium(
 ): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const bin = findChromium();
   if (!bin) throw new Error(noChromiumReason());
+  // Loaded here, not at the top: every program importing @isthmus/testing (the CLI does) would pay for it.
+  const { chromium } = await import("playwright-core");
   const profile = mkdtempSync(join(tmpdir(), "isthmus-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: bin,
