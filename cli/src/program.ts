@@ -28,7 +28,59 @@ export function buildProgram(): Command {
     .option("--dir <dir>", "where the stack keeps its state (embedded databases, development root, demo clusters)", ".isthmus")
     .option("--no-demo", "no helloworld demo workloads and client")
     .option("--tls", "TLS on every listener (NATS, xDS, health), from the development root")
-    .action((o: { mesh: string; healthPort: number; dir: string; demo: boolean; tls?: boolean }) => up(o));
+    .option("--config-dir <dir>", "watched configuration directory (default: <dir>/config)")
+    .action((o: { mesh: string; healthPort: number; dir: string; demo: boolean; tls?: boolean; configDir?: string }) => up(o));
+
+  // Mesh configuration: one admission path whatever the store (config cluster or CONFIG stream).
+  // Loaded when used: the published schemas are large, and every other command starts faster without them.
+  const config = () => import("./config/commands.js");
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  const target = (c: Command) =>
+    c
+      .option("--mesh <id>", "mesh id", process.env.ISTHMUS_MESH ?? "default")
+      .option("--kubeconfig <file>", "the mesh's config cluster (default: CONFIG_KUBECONFIG; without one the CONFIG stream is the store)");
+  target(program.command("apply"))
+    .description("admit and apply configuration (Istio, Gateway API, ASM kinds) from files, directories or stdin")
+    .requiredOption("-f, --filename <path>", "a file, a directory (recursively) or - for stdin; repeatable", collect)
+    .option("-n, --namespace <ns>", "namespace of objects that do not say")
+    .option("--dry-run", "admit and report, write nothing")
+    .action(async (o) => (await config()).apply(o));
+  target(program.command("delete"))
+    .description("delete configuration named in files, or KIND NAME")
+    .argument("[kind]", "kind (virtualservice, vs, destinationrule, ...)")
+    .argument("[name]", "name")
+    .option("-f, --filename <path>", "a file, a directory or - for stdin; repeatable", collect)
+    .option("-n, --namespace <ns>", "namespace", undefined)
+    .option("--ignore-not-found", "no error for objects that do not exist")
+    .action(async (kind: string | undefined, name: string | undefined, o) =>
+      (await config()).del({ ...o, ...(kind ? { kind } : {}), ...(name ? { name } : {}) }),
+    );
+  target(program.command("get"))
+    .description("configuration objects with their status (validation messages)")
+    .argument("<kind>", "kind (virtualservice, vs, destinationrule, gateways.gateway.networking.k8s.io, asmpvlconfig, ...)")
+    .argument("[name]", "name")
+    .option("-n, --namespace <ns>", "namespace", undefined)
+    .option("-A, --all-namespaces", "every namespace")
+    .addOption(new Option("-o, --output <format>", "output").choices(["table", "yaml", "json"]).default("table"))
+    .action(async (kind: string, name: string | undefined, o) => (await config()).get({ ...o, kind, ...(name ? { name } : {}) }));
+  target(program.command("analyze"))
+    .description("istioctl-analyze-style messages for the mesh's configuration, with files laid over it")
+    .option("-f, --filename <path>", "files to analyze with the mesh's configuration; repeatable", collect)
+    .option("-n, --namespace <ns>", "namespace", undefined)
+    .option("-A, --all-namespaces", "every namespace")
+    .option("--no-use-kube", "analyze the files alone")
+    .action(async (o) => (await config()).analyzeCmd(o));
+  const cfg = program.command("config").description("mesh configuration");
+  target(cfg.command("history"))
+    .description("every version of one object: who, when, from where, what changed (the CONFIG stream's log)")
+    .argument("<ref>", "KIND/NAME, e.g. virtualservice/reviews")
+    .option("-n, --namespace <ns>", "namespace", undefined)
+    .addOption(new Option("-o, --output <format>", "output").choices(["table", "yaml"]).default("table"))
+    .action(async (ref: string, o) => (await config()).history({ ...o, ref }));
+  target(cfg.command("watch"))
+    .description("apply a directory's configuration and follow it (what `isthmus up` does; the compose stack's config service)")
+    .requiredOption("--dir <dir>", "the directory")
+    .action(async (o: { mesh: string; dir: string }) => (await config()).watchConfigDir(o));
 
   const events = program.command("events").description("the mesh's event streams");
   events

@@ -1,30 +1,16 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runIsthmus } from "./run-cli.js";
 
-const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
-const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
 });
 afterAll(() => db.drop());
 
-function isthmus(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(process.execPath, ["--conditions=source", "--import", "tsx", main, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, DATABASE_URL: db.url },
-  });
-  let out = "";
-  let err = "";
-  p.stdout.on("data", (b) => {
-    out += b;
-  });
-  p.stderr.on("data", (b) => {
-    err += b;
-  });
-  return new Promise((resolve) => p.once("exit", (code) => resolve({ code, out, err })));
+async function isthmus(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runIsthmus(args, { env: { ...process.env, DATABASE_URL: db.url } });
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 describe("isthmus cluster", () => {

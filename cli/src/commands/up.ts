@@ -21,12 +21,14 @@ import {
   openCaStore,
   startCertAuthority,
 } from "@isthmus/cert-authority";
+import { StreamConfigStore } from "@isthmus/config";
 import { startConfigPush } from "@isthmus/config-push";
 import { openDiscoveryStore, startDiscovery, upsertCluster } from "@isthmus/discovery";
 import { assertMeshId } from "@isthmus/events";
 import { startTelemetry } from "@isthmus/telemetry";
 import { findNatsServer, hostPort, NatsServer, tcpReachable } from "@isthmus/testing";
 import { grpcBootstrap } from "@isthmus/xds";
+import { ConfigDirSource } from "../config/dir-source.js";
 import { GreeterClient, helloworldManifest, helloworldServer, sayHello } from "../demo/helloworld.js";
 
 export interface UpOptions {
@@ -36,6 +38,8 @@ export interface UpOptions {
   demo: boolean;
   /** TLS on every listener: NATS, xDS, the CA's gRPC (always), health/metrics/debug. */
   tls?: boolean;
+  /** The watched config directory (default <dir>/config). */
+  configDir?: string;
 }
 
 interface StackTls {
@@ -262,6 +266,14 @@ export async function up(o: UpOptions): Promise<void> {
   });
   stops.push(() => web.stop());
 
+  // Mesh configuration: the watched config directory, and `isthmus apply` (both through admission into the CONFIG stream).
+  const configDir = resolve(o.configDir ?? join(dir, "config"));
+  const configSource = new ConfigDirSource({ dir: configDir, store: new StreamConfigStore(bus, o.mesh), actor: "isthmus-up", say });
+  await configSource.start();
+  stops.push(() => configSource.stop());
+
+  const cli = nats.users?.find((u) => u.user === "isthmus-cli");
+  const env = `NATS_URL=${nats.url}${cli ? ` NATS_USER=${cli.user} NATS_PASSWORD=${cli.password}` : ""}`;
   say("");
   say(`Isthmus local stack — mesh "${o.mesh}" (state in ${db ? "DATABASE_URL" : join(dir, "data")})`);
   say(`  NATS JetStream   ${nats.url}  (${nats.origin})`);
@@ -278,11 +290,10 @@ export async function up(o: UpOptions): Promise<void> {
       ? `  pvl-manager      ASMPvlConfig on the cluster of ${pvlKubeconfig} (simulated cloud)`
       : "  pvl-manager      not started: give the mesh's config cluster with CONFIG_KUBECONFIG to run it",
   );
+  say(`  config           ${configDir} (watched: a file's objects are applied, removing it deletes them), or: ${env} node cli/dist/main.js apply -f FILE`);
   say(`  console          ${web.url}  (read-only)`);
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);
   say(`  metrics          ${tel.health.url}/metrics`);
-  const cli = nats.users?.find((u) => u.user === "isthmus-cli");
-  const env = `NATS_URL=${nats.url}${cli ? ` NATS_USER=${cli.user} NATS_PASSWORD=${cli.password}` : ""}`;
   say(`  proxy status     ${env} node cli/dist/main.js proxy-status --mesh ${o.mesh}`);
   say(`  proxy config     node cli/dist/main.js proxy-config all <proxy-id> --url ${tel.health.url}   (${tel.health.url}/debug/syncz)`);
   say(`  events           ${env} node cli/dist/main.js events tail --mesh ${o.mesh} --format table`);

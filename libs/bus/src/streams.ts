@@ -149,7 +149,8 @@ export function meshStreamSpecs(mesh: string, o: MeshStreamOptions = {}): Stream
     retention: "limits" as const,
     replicas: o.replicas ?? 1,
     maxAgeMs: domain === "dlq" ? (o.deadLetterMaxAgeMs ?? 14 * DAY) : 0,
-    maxMsgsPerSubject: domain === "dlq" ? -1 : (o.historyPerSubject ?? 8),
+    // CONFIG's history is the audit trail `isthmus config history` shows: kept longer.
+    maxMsgsPerSubject: domain === "dlq" ? -1 : (o.historyPerSubject ?? (domain === "config" ? 64 : 8)),
     maxBytes: -1,
     maxMsgSize: -1,
     duplicateWindowMs: 10 * 60_000,

@@ -7,6 +7,7 @@ export * from "./config.js";
 export * from "./domain/mesh-model.js";
 export * from "./domain/proxy.js";
 export * from "./domain/security.js";
+export * from "./domain/support.js";
 export * from "./domain/sync-state.js";
 export * from "./domain/traffic.js";
 export * from "./domain/translate.js";

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { Bus, type BusConnectOptions, type BusLogger, hubStreamName, Publisher, publishBestEffort, StateReader, silentLogger } from "@isthmus/bus";
+import { type ConfigObject, formatMessage, readmit } from "@isthmus/config";
 import {
   buildEvent,
   type DataOf,
@@ -18,7 +19,9 @@ import { AdsServer, type ProxyConnection } from "./adapters/ads-server.js";
 import { ConfigWatcher } from "./adapters/config-watcher.js";
 import { debugRoutes } from "./adapters/debug.js";
 import type { DeltaStream } from "./adapters/delta-ads.js";
-import { MeshModel, type ServiceState } from "./domain/mesh-model.js";
+import { TranslationStatus } from "./adapters/translation-status.js";
+import { knownServices, MeshModel, type ServiceState } from "./domain/mesh-model.js";
+import { CONFIG_PUSH_SUPPORT } from "./domain/support.js";
 import { DEFAULT_TRANSLATE } from "./domain/translate.js";
 import { Views } from "./views.js";
 
@@ -144,10 +147,13 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
 
   let timer: NodeJS.Timeout | undefined;
   let firstChangeAt = 0;
+  const translation = new TranslationStatus(c.mesh, publisher, instance, log);
   const rebuild = () => {
     timer = undefined;
     firstChangeAt = 0;
-    for (const p of views.rebuild()) log.warn(p, "mesh configuration skipped");
+    const problems = views.rebuild();
+    for (const p of problems) log.warn(p, "mesh configuration skipped");
+    translation.report(problems);
   };
   const changed = () => {
     const now = Date.now();
@@ -229,7 +235,13 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
     for await (const item of configReader) {
       if (item.kind === "caught-up") caughtUp();
       else if (item.kind === "state") {
-        const d = item.event.data as { kind: string; namespace: string; name: string; spec: Record<string, unknown> };
+        const d = item.event.data as ConfigObject;
+        // Only what admission accepts is translated, whoever published it; the last good version stays.
+        const errors = (await readmit(d, CONFIG_PUSH_SUPPORT)).messages.filter((m) => m.level === "Error");
+        if (errors.length) {
+          log.warn({ subject: item.subject, errors: errors.map(formatMessage) }, "config object refused by admission; its last good version stays");
+          continue;
+        }
         model.upsertConfig(item.subject, { kind: d.kind, namespace: d.namespace, name: d.name, spec: d.spec });
         changed();
       } else if (item.kind === "deleted") {
@@ -259,7 +271,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
 
   let watcher: ConfigWatcher | undefined;
   if (c.configCluster) {
-    watcher = new ConfigWatcher({ mesh: c.mesh, access: c.configCluster, bus, publisher, log });
+    watcher = new ConfigWatcher({ mesh: c.mesh, access: c.configCluster, bus, log, services: () => knownServices(model) });
     await watcher.start();
   }
 

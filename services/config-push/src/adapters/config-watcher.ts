@@ -1,32 +1,60 @@
-import { type Bus, type BusLogger, type Publisher, StateReader, silentLogger } from "@isthmus/bus";
-import { buildEvent, buildTombstone, configResourceV1, contentId, domainFilter, streamName, transitionId } from "@isthmus/events";
+import { type Bus, type BusLogger, StateReader, silentLogger } from "@isthmus/bus";
+import {
+  type AnalysisContext,
+  admit,
+  analyze,
+  ClusterConfigStore,
+  type ClusterObject,
+  type ConfigObject,
+  hasErrors,
+  KINDS,
+  type KindInfo,
+  kindByKey,
+  type Message,
+  objectKey,
+  resourceName,
+  StreamConfigStore,
+} from "@isthmus/config";
+import { configResourceV1, domainFilter, streamName } from "@isthmus/events";
 import { type ClusterAccess, kubeConfigFor, ResilientInformer } from "@isthmus/k8s";
-import { CustomObjectsApi, type KubernetesObject } from "@kubernetes/client-node";
+import { CONFIG_PUSH_SUPPORT } from "../domain/support.js";
 
-/** The Istio resources read from the mesh's config cluster. */
-export const ISTIO_KINDS = [
-  { group: "networking.istio.io", plural: "virtualservices", kind: "VirtualService" },
-  { group: "networking.istio.io", plural: "destinationrules", kind: "DestinationRule" },
-  { group: "networking.istio.io", plural: "serviceentries", kind: "ServiceEntry" },
-  { group: "networking.istio.io", plural: "sidecars", kind: "Sidecar" },
-  { group: "security.istio.io", plural: "peerauthentications", kind: "PeerAuthentication" },
-  { group: "security.istio.io", plural: "authorizationpolicies", kind: "AuthorizationPolicy" },
-] as const;
+/** Every configuration kind, watched on the config cluster at its newest served version. */
+export const CONFIG_CLUSTER_KINDS: readonly KindInfo[] = KINDS;
 
-type IstioObject = KubernetesObject & { spec?: Record<string, unknown> };
+/** Kinds whose status another controller owns (pvl-manager writes ASMPvlConfig's). */
+const STATUS_OWNED_ELSEWHERE = new Set(["ASMPvlConfig"]);
 
 /**
- * The CONFIG producer: Istio CRDs on the config cluster (the "ASM kubeconfig") become
- * `config.resource.v1` events, one subject per object, tombstones on deletion. Message ids
- * chain the previous id with the content, so replicas running this side by side publish
- * each transition once (the server drops the copies) without electing a leader.
+ * The config cluster (the seeds' "ASM kubeconfig") as a source of mesh configuration:
+ * every object goes through the same admission as `isthmus apply`; its messages (and the
+ * cross-object analysis) are written to `status.validationMessages` as Istio does; what is
+ * admitted is published on the CONFIG stream, what is refused is not — the last good
+ * version stays in force. Message ids chain the previous id with the content, so replicas
+ * running this side by side publish each transition once.
  */
 export class ConfigWatcher {
-  private readonly informers: ResilientInformer<IstioObject>[] = [];
-  /** subject -> { msgId, content } of what is on the stream */
-  private readonly published = new Map<string, { msgId: string; content: string }>();
+  private readonly informers: Array<{ info: KindInfo; inf: ResilientInformer<ClusterObject> }> = [];
+  private readonly store: StreamConfigStore;
+  private readonly cluster: ClusterConfigStore;
+  /** kind/namespace/name -> the admitted object, for analysis. */
+  private readonly admitted = new Map<string, ConfigObject>();
+  private readonly published = new Set<string>();
+  private analysisTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly o: { mesh: string; access: ClusterAccess; bus: Bus; publisher: Publisher; log?: BusLogger }) {}
+  constructor(
+    private readonly o: {
+      mesh: string;
+      access: ClusterAccess;
+      bus: Bus;
+      log?: BusLogger;
+      /** The services the mesh knows, for analysis (hosts and subsets referenced). */
+      services?: () => AnalysisContext["services"];
+    },
+  ) {
+    this.store = new StreamConfigStore(o.bus, o.mesh);
+    this.cluster = new ClusterConfigStore(kubeConfigFor(o.access));
+  }
 
   private get log(): BusLogger {
     return this.o.log ?? silentLogger;
@@ -36,77 +64,94 @@ export class ConfigWatcher {
     const reader = new StateReader(this.o.bus.js, { stream: streamName(this.o.mesh, "config"), filter: domainFilter(this.o.mesh, "config") });
     for await (const it of reader) {
       if (it.kind === "caught-up") break;
-      if (it.kind === "state") this.published.set(it.subject, { msgId: it.msgId ?? "", content: contentId(configResourceV1.type, it.subject, it.event.data) });
+      if (it.kind === "state" && it.event.type === configResourceV1.type) {
+        const d = it.event.data as ConfigObject & { origin?: string };
+        if (d.origin === "cluster") this.published.add(objectKey(d));
+      }
     }
     await reader.close();
     const kc = kubeConfigFor(this.o.access);
-    const api = kc.makeApiClient(CustomObjectsApi);
-    for (const k of ISTIO_KINDS) {
-      const inf = new ResilientInformer<IstioObject>(
+    for (const info of CONFIG_CLUSTER_KINDS) {
+      const version = Object.keys(info.versions)[0] as string;
+      const inf = new ResilientInformer<ClusterObject>(
         kc,
-        `/apis/${k.group}/v1/${k.plural}`,
-        () => api.listClusterCustomObject({ group: k.group, version: "v1", plural: k.plural }) as never,
+        `/apis/${info.group}/${version}/${info.plural}`,
+        () => this.cluster.api.listClusterCustomObject({ group: info.group, version, plural: info.plural }) as never,
         {
-          upsert: (o) => void this.upsert(k.kind, o),
-          remove: (o) => void this.remove(k.kind, o),
-          down: (err) => this.log.warn({ kind: k.kind, err: String(err) }, "config cluster watch failed; retrying"),
+          upsert: (obj) => void this.upsert(info, obj).catch((err) => this.log.warn({ kind: info.kind, err: String(err) }, "config object not handled")),
+          remove: (obj) => void this.remove(info, obj).catch((err) => this.log.warn({ kind: info.kind, err: String(err) }, "config deletion not handled")),
+          down: (err) =>
+            this.log.warn(
+              { kind: info.kind, err: String(err) },
+              `cannot watch ${info.plural}.${info.group} on the config cluster (is its CRD installed?); retrying`,
+            ),
         },
+        30_000,
       );
-      this.informers.push(inf);
+      this.informers.push({ info, inf });
     }
-    await Promise.all(this.informers.map((i) => i.start()));
+    await Promise.all(this.informers.map((i) => i.inf.start()));
   }
 
-  private async upsert(kind: (typeof ISTIO_KINDS)[number]["kind"], o: IstioObject): Promise<void> {
-    const name = o.metadata?.name;
-    const namespace = o.metadata?.namespace;
-    if (!name || !namespace || !o.spec || typeof o.spec !== "object") {
-      this.log.warn({ kind, name, namespace }, "skipped: missing metadata.name, metadata.namespace or spec");
+  private async upsert(info: KindInfo, obj: ClusterObject): Promise<void> {
+    const a = await admit(obj as Record<string, unknown>, { support: CONFIG_PUSH_SUPPORT, origin: "config cluster" });
+    const key = objectKey({ kind: info.key, namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
+    if (!a.object || hasErrors(a.messages)) {
+      // Refused: said on the object; what was in force stays in force.
+      this.log.warn({ object: key, messages: a.messages.map((m) => m.message) }, "config object refused by admission");
+      await this.writeStatus(info, obj, a.messages);
       return;
     }
-    let ev: ReturnType<typeof buildEvent<typeof configResourceV1>>;
-    try {
-      ev = buildEvent(
-        configResourceV1,
-        this.o.mesh,
-        {
-          apiVersion: o.apiVersion ?? "networking.istio.io/v1",
-          kind,
-          namespace,
-          name,
-          labels: o.metadata?.labels ?? {},
-          spec: o.spec,
-          ...(o.metadata?.generation ? { generation: o.metadata.generation } : {}),
-        },
-        { source: "config-push/config-watcher" },
-      );
-    } catch (err) {
-      this.log.warn({ kind, namespace, name, err: String(err) }, "skipped: not a valid config resource");
-      return;
-    }
-    const content = contentId(configResourceV1.type, ev.subject, ev.event.data);
-    const prev = this.published.get(ev.subject);
-    if (prev?.content === content) return;
-    const msgId = transitionId(prev?.msgId, content);
-    try {
-      await this.o.publisher.publish(ev.subject, ev.event, { msgId });
-      this.published.set(ev.subject, { msgId, content });
-    } catch (err) {
-      this.log.warn({ subject: ev.subject, err: String(err) }, "config event not published");
+    this.admitted.set(key, a.object);
+    await this.store.apply(a.object, { actor: "config-cluster", origin: "cluster", messages: a.messages });
+    this.published.add(key);
+    await this.writeStatus(info, obj, [...a.messages, ...this.analysisOf(a.object)]);
+    this.scheduleAnalysis();
+  }
+
+  private async remove(info: KindInfo, obj: ClusterObject): Promise<void> {
+    const namespace = info.namespaced ? (obj.metadata?.namespace ?? "") : "";
+    const name = obj.metadata?.name ?? "";
+    const key = objectKey({ kind: info.key, namespace, name });
+    this.admitted.delete(key);
+    if (!this.published.has(key)) return;
+    await this.store.delete(info.key, namespace, name, { actor: "config-cluster", origin: "cluster" });
+    this.published.delete(key);
+    this.scheduleAnalysis();
+  }
+
+  private analysisOf(o: ConfigObject): Message[] {
+    const info = kindByKey(o.kind);
+    const res = info ? resourceName(info, o.namespace, o.name) : "";
+    return analyze([...this.admitted.values()], { services: this.o.services?.() ?? [] }).filter((m) => m.resource === res);
+  }
+
+  /** A change to one object can change what analysis says of others (a subset removed, a second VirtualService). */
+  private scheduleAnalysis(): void {
+    clearTimeout(this.analysisTimer);
+    this.analysisTimer = setTimeout(() => void this.reanalyze(), 200);
+  }
+
+  private async reanalyze(): Promise<void> {
+    for (const { info, inf } of this.informers) {
+      for (const obj of inf.list()) {
+        const key = objectKey({ kind: info.key, namespace: info.namespaced ? (obj.metadata?.namespace ?? "") : "", name: obj.metadata?.name ?? "" });
+        const o = this.admitted.get(key);
+        if (!o) continue;
+        const a = await admit(obj as Record<string, unknown>, { support: CONFIG_PUSH_SUPPORT, origin: "config cluster" });
+        await this.writeStatus(info, obj, [...a.messages, ...this.analysisOf(o)]).catch(() => {});
+      }
     }
   }
 
-  private async remove(kind: (typeof ISTIO_KINDS)[number]["kind"], o: IstioObject): Promise<void> {
-    const name = o.metadata?.name;
-    const namespace = o.metadata?.namespace;
-    if (!name || !namespace) return;
-    const t = buildTombstone(configResourceV1, this.o.mesh, { kind, namespace, name }, { source: "config-push/config-watcher", reason: "deleted" });
-    if (!this.published.has(t.subject)) return;
-    await this.o.publisher.publish(t.subject, t.event).catch((err) => this.log.warn({ err: String(err) }, "tombstone not published"));
-    this.published.delete(t.subject);
+  private async writeStatus(info: KindInfo, obj: ClusterObject, messages: Message[]): Promise<void> {
+    if (STATUS_OWNED_ELSEWHERE.has(info.key)) return;
+    const withoutOrigin = messages.map(({ origin: _o, ...m }) => m);
+    await this.cluster.writeValidation(info, obj, withoutOrigin);
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.informers.map((i) => i.stop()));
+    clearTimeout(this.analysisTimer);
+    await Promise.all(this.informers.map((i) => i.inf.stop()));
   }
 }

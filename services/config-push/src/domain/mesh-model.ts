@@ -1,3 +1,4 @@
+import type { KnownService } from "@isthmus/config";
 import type { DataOf, serviceStateV1 } from "@isthmus/events";
 import { type ConfigResource, fqdn } from "./traffic.js";
 
@@ -114,7 +115,9 @@ export class MeshModel {
   configFor(host: string): { vs?: ConfigResource; dr?: ConfigResource } {
     const out: { vs?: ConfigResource; dr?: ConfigResource } = {};
     for (const c of [...this.configs.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (c.kind === "VirtualService" && !out.vs && ((c.spec.hosts as string[] | undefined) ?? []).some((h) => fqdn(h, c.namespace) === host)) out.vs = c;
+      const hosts = c.spec.hosts;
+      if (c.kind === "VirtualService" && !out.vs && Array.isArray(hosts) && hosts.some((h) => typeof h === "string" && fqdn(h, c.namespace) === host))
+        out.vs = c;
       if (c.kind === "DestinationRule" && !out.dr && typeof c.spec.host === "string" && fqdn(c.spec.host, c.namespace) === host) out.dr = c;
     }
     return out;
@@ -180,4 +183,16 @@ export class MeshModel {
     this.sortedHosts ??= [...this.subjectsByHost.keys()].sort();
     return this.sortedHosts.flatMap((h) => this.portsOf(h));
   }
+}
+
+/** The mesh's services as analysis needs them: hostnames, ports, endpoint labels. */
+export function knownServices(model: MeshModel): KnownService[] {
+  const byHost = new Map<string, KnownService>();
+  for (const hp of model.hostPorts()) {
+    const s = byHost.get(hp.host) ?? { hostname: hp.host, namespace: hp.namespace, ports: [], endpointLabels: [] };
+    s.ports.push(hp.port);
+    if (s.ports.length === 1) s.endpointLabels = hp.endpoints.map((e) => e.labels);
+    byHost.set(hp.host, s);
+  }
+  return [...byHost.values()];
 }

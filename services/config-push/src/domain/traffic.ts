@@ -1,7 +1,10 @@
+import { parseDurationMs, re2Problem, resolveHost } from "@isthmus/config";
 import type { ClusterPolicy, Route, RouteMatch } from "@isthmus/xds";
 import { outboundCluster } from "@isthmus/xds";
+import type { IDestinationRule } from "@kubernetes-models/istio/networking.istio.io/v1/DestinationRule";
+import type { IVirtualService } from "@kubernetes-models/istio/networking.istio.io/v1/VirtualService";
 
-/** The parts of Istio's networking.istio.io/v1 resources config-push reads. */
+/** A configuration object as the translation receives it (admitted, from the CONFIG stream). */
 export interface ConfigResource {
   kind: string;
   namespace: string;
@@ -9,29 +12,12 @@ export interface ConfigResource {
   spec: Record<string, unknown>;
 }
 
-type StringMatch = { exact?: string; prefix?: string; regex?: string };
-interface HttpRoute {
-  name?: string;
-  match?: Array<{ uri?: StringMatch; headers?: Record<string, StringMatch> }>;
-  route?: Array<{ destination: { host: string; subset?: string; port?: { number?: number } }; weight?: number }>;
-  fault?: {
-    abort?: { percentage?: { value?: number }; httpStatus?: number; grpcStatus?: string };
-    delay?: { percentage?: { value?: number }; fixedDelay?: string };
-  };
-  retries?: { attempts?: number; perTryTimeout?: string; retryOn?: string };
-  timeout?: string;
-}
-interface TrafficPolicy {
-  loadBalancer?: { simple?: string; consistentHash?: unknown };
-  outlierDetection?: {
-    consecutive5xxErrors?: number;
-    consecutiveGatewayErrors?: number;
-    interval?: string;
-    baseEjectionTime?: string;
-    maxEjectionPercent?: number;
-  };
-  connectionPool?: { http?: { http2MaxRequests?: number } };
-}
+/** Istio's own published types for the specs the translation reads (networking.istio.io/v1). */
+export type VirtualServiceSpec = NonNullable<IVirtualService["spec"]>;
+export type DestinationRuleSpec = NonNullable<IDestinationRule["spec"]>;
+type HttpRoute = NonNullable<VirtualServiceSpec["http"]>[number];
+type HttpMatch = NonNullable<HttpRoute["match"]>[number];
+type TrafficPolicy = NonNullable<DestinationRuleSpec["trafficPolicy"]>;
 
 export const GRPC_CODES: Record<string, number> = {
   OK: 0,
@@ -58,35 +44,23 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/**
- * Regexes go to clients as RE2. Refuse what RE2 cannot compile (look-around,
- * back-references) and what is not a regex at all: grpc-js-xds accepts an invalid one and
- * then throws while matching.
- */
+/** A regex as RE2 clients take it, or a ConfigError saying why not (the rule is libs/config's). */
 export function checkRegex(regex: string, where: string): string {
-  if (/\(\?[=!]|\(\?<[=!]|\\[1-9]/.test(regex))
-    throw new ConfigError(`${where}: ${JSON.stringify(regex)} uses look-around or back-references, which RE2 does not support`);
-  try {
-    new RegExp(regex, "u");
-  } catch (err) {
-    throw new ConfigError(`${where}: ${JSON.stringify(regex)} is not a valid regular expression (${(err as Error).message})`);
-  }
+  const problem = re2Problem(regex);
+  if (problem) throw new ConfigError(`${where}: ${problem}`);
   return regex;
 }
 
-/** "5s", "250ms", "1.5s", "2m", "1h" -> milliseconds. */
+/** A duration in milliseconds ("5s", "250ms", "1h30m"), or a ConfigError. */
 export function durationMs(d: string | undefined): number | undefined {
   if (!d) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d.trim());
-  if (!m) throw new ConfigError(`not a duration: ${d}`);
-  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms"]);
+  const ms = parseDurationMs(d);
+  if (ms === undefined) throw new ConfigError(`not a duration: ${d}`);
+  return ms;
 }
 
-/** Istio host resolution: `reviews` in namespace ns -> reviews.ns.svc.cluster.local; `reviews.ns` likewise. */
-export function fqdn(host: string, namespace: string): string {
-  if (host.endsWith(".svc.cluster.local") || host.split(".").length > 2) return host;
-  return host.includes(".") ? `${host}.svc.cluster.local` : `${host}.${namespace}.svc.cluster.local`;
-}
+/** Istio's host resolution: only a dotless name is a service of the object's namespace. */
+export const fqdn = (host: string, namespace: string) => resolveHost(host, namespace);
 
 export interface Subset {
   name: string;
@@ -116,19 +90,24 @@ function clusterPolicy(tp: TrafficPolicy | undefined, base: ClusterPolicy = {}):
 /** A DestinationRule's default policy and subsets for one host. */
 export function destinationPolicy(dr: ConfigResource | undefined): { policy: ClusterPolicy; subsets: Subset[] } {
   if (!dr) return { policy: {}, subsets: [] };
-  const spec = dr.spec as { trafficPolicy?: TrafficPolicy; subsets?: Array<{ name: string; labels?: Record<string, string>; trafficPolicy?: TrafficPolicy }> };
+  const spec = dr.spec as DestinationRuleSpec;
   const policy = clusterPolicy(spec.trafficPolicy);
   return { policy, subsets: (spec.subsets ?? []).map((s) => ({ name: s.name, labels: s.labels ?? {}, policy: clusterPolicy(s.trafficPolicy, policy) })) };
 }
 
-function toMatch(m: NonNullable<HttpRoute["match"]>[number] | undefined): RouteMatch {
+function toMatch(m: HttpMatch | undefined): RouteMatch {
   const out: RouteMatch = {};
   if (m?.uri?.exact !== undefined) out.path = m.uri.exact;
   else if (m?.uri?.regex !== undefined) out.regex = checkRegex(m.uri.regex, "match.uri.regex");
   else out.prefix = m?.uri?.prefix ?? "";
   const headers = Object.entries(m?.headers ?? {});
   if (headers.length)
-    out.headers = headers.map(([name, v]) => ({ name, ...v, ...(v.regex !== undefined ? { regex: checkRegex(v.regex, `match.headers.${name}.regex`) } : {}) }));
+    out.headers = headers.map(([name, v]) => {
+      if (v.exact !== undefined) return { name, exact: v.exact };
+      if (v.prefix !== undefined) return { name, prefix: v.prefix };
+      if (v.regex !== undefined) return { name, regex: checkRegex(v.regex, `match.headers.${name}.regex`) };
+      return { name, prefix: "" };
+    });
   return out;
 }
 
@@ -139,11 +118,14 @@ function toMatch(m: NonNullable<HttpRoute["match"]>[number] | undefined): RouteM
 export function routesFor(host: string, port: number, vs: ConfigResource | undefined): Route[] {
   if (!vs) return [{ match: { prefix: "" }, action: { clusters: [{ name: outboundCluster(port, host), weight: 100 }] } }];
   const routes: Route[] = [];
-  for (const http of (vs.spec.http as HttpRoute[] | undefined) ?? []) {
-    const dests = (http.route ?? []).map((r) => ({
-      name: outboundCluster(r.destination.port?.number ?? port, fqdn(r.destination.host, vs.namespace), r.destination.subset ?? ""),
-      weight: r.weight ?? (http.route?.length === 1 ? 100 : 0),
-    }));
+  for (const http of (vs.spec as VirtualServiceSpec).http ?? []) {
+    const dests = (http.route ?? []).map((r, i) => {
+      if (!r.destination?.host) throw new ConfigError(`http route ${i}: destination.host is required`);
+      return {
+        name: outboundCluster(r.destination.port?.number ?? port, fqdn(r.destination.host, vs.namespace), r.destination.subset ?? ""),
+        weight: r.weight ?? (http.route?.length === 1 ? 100 : 0),
+      };
+    });
     if (!dests.length) continue;
     const action: Route["action"] = { clusters: dests };
     const timeout = durationMs(http.timeout);

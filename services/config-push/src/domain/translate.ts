@@ -30,7 +30,7 @@ import {
 } from "@isthmus/xds";
 import type { HostPort, MeshModel } from "./mesh-model.js";
 import { clientMtls, type MtlsMode, peerAuthenticationMode } from "./security.js";
-import { ConfigError, destinationPolicy, routesFor } from "./traffic.js";
+import { ConfigError, type ConfigResource, destinationPolicy, routesFor } from "./traffic.js";
 
 const hash = (v: unknown) => createHash("sha256").update(JSON.stringify(v)).digest("base64url").slice(0, 16);
 
@@ -50,10 +50,19 @@ export function viewKey(v: View): string {
   return `${v.flavour}|${v.network}|${v.inbound.map((p) => `${p.namespace}/${p.port}/${p.protocol}`).join(",")}`;
 }
 
+/** A configuration object (or part of one) the translation had to skip, and why. */
 export interface ConfigProblem {
   resource: string;
   reason: string;
+  /** The object's identity, when the problem belongs to one. */
+  object?: { kind: string; namespace: string; name: string };
 }
+
+const problemOf = (c: ConfigResource | undefined, reason: string): ConfigProblem => ({
+  resource: c ? `${c.kind} ${c.namespace}/${c.name}` : "mesh",
+  reason,
+  ...(c ? { object: { kind: c.kind, namespace: c.namespace, name: c.name } } : {}),
+});
 
 export interface TranslateOptions {
   trustDomain: string;
@@ -117,7 +126,7 @@ export function translate(
     }
     let done = memo.get(key);
     if (!done || done.stamp !== model.stamp || done.o !== o) {
-      done = { stamp: model.stamp, o, out: translateHost(model, hp, view, modeOf, o) };
+      done = { stamp: model.stamp, o, out: isolatedHost(model, hp, view, modeOf, o) };
       memo.set(key, done);
     }
     const h = done.out;
@@ -179,19 +188,63 @@ interface HostOut {
 
 const hostMemo = new WeakMap<HostPort, Map<string, { stamp: number; o: TranslateOptions; out: HostOut }>>();
 
-function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: string) => MtlsMode, o: TranslateOptions): HostOut {
+const reasonOf = (err: unknown) => (err instanceof ConfigError ? err.message : `translation failed: ${String((err as Error)?.message ?? err)}`);
+
+/**
+ * One host, isolated: whatever a configuration object makes the translation throw skips
+ * that object (with its reason), never the host, the view or the mesh. Should the host
+ * fail even without its configuration, it alone is left out.
+ */
+function isolatedHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: string) => MtlsMode, o: TranslateOptions): HostOut {
+  const { vs, dr } = model.configFor(hp.host);
+  try {
+    return translateHost(model, hp, view, modeOf, o, vs, dr);
+  } catch (err) {
+    const problems = [problemOf(vs ?? dr, `${hp.host}:${hp.port}: ${reasonOf(err)}`)];
+    try {
+      return { ...translateHost(model, hp, view, modeOf, o, undefined, undefined), problems };
+    } catch (again) {
+      return {
+        listeners: [],
+        routes: [],
+        clusters: [],
+        endpoints: [],
+        servers: [],
+        problems: [...problems, problemOf(undefined, `${hp.host}:${hp.port} left out: ${reasonOf(again)}`)],
+      };
+    }
+  }
+}
+
+function translateHost(
+  model: MeshModel,
+  hp: HostPort,
+  view: View,
+  modeOf: (ns: string) => MtlsMode,
+  o: TranslateOptions,
+  vs: ConfigResource | undefined,
+  drIn: ConfigResource | undefined,
+): HostOut {
   const out: HostOut = { listeners: [], routes: [], clusters: [], endpoints: [], servers: [], problems: [] };
   const envoy = view.flavour === "envoy";
   const name = `${hp.host}:${hp.port}`;
-  const { vs, dr } = model.configFor(hp.host);
+  let dr = drIn;
   let hostRoutes: Route[];
   try {
     hostRoutes = routesFor(hp.host, hp.port, vs);
   } catch (err) {
     // A VirtualService that cannot be translated is skipped, with its reason; the host keeps default routing.
-    if (!(err instanceof ConfigError)) throw err;
-    out.problems.push({ resource: `VirtualService ${vs?.namespace}/${vs?.name}`, reason: err.message });
+    out.problems.push(problemOf(vs, reasonOf(err)));
     hostRoutes = routesFor(hp.host, hp.port, undefined);
+  }
+  let policyAndSubsets: ReturnType<typeof destinationPolicy>;
+  try {
+    policyAndSubsets = destinationPolicy(dr);
+  } catch (err) {
+    // Likewise a DestinationRule: the host keeps default cluster policy.
+    out.problems.push(problemOf(dr, reasonOf(err)));
+    dr = undefined;
+    policyAndSubsets = destinationPolicy(undefined);
   }
   if (envoy) {
     if (HTTP_PROTOCOLS.has(hp.protocol)) out.vhost = { name, domains: [hp.host, name], routes: hostRoutes };
@@ -202,7 +255,7 @@ function translateHost(model: MeshModel, hp: HostPort, view: View, modeOf: (ns: 
     const strict = modeOf(hp.namespace) === "STRICT";
     for (const e of hp.endpoints) out.servers.push([grpcServerListenerName(e.address, e.targetPort), { ip: e.address, port: e.targetPort, strict }]);
   }
-  const { policy, subsets } = destinationPolicy(dr);
+  const { policy, subsets } = policyAndSubsets;
   const mtls = clientMtls(dr, modeOf(hp.namespace));
   const spiffeIds = mtls
     ? [...new Set(hp.endpoints.filter((e) => e.serviceAccount).map((e) => `spiffe://${o.trustDomain}/ns/${hp.namespace}/sa/${e.serviceAccount}`))].sort()
