@@ -13,6 +13,7 @@ COPY --from=build /src/package.json /src/package-lock.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/libs ./libs
 COPY --from=build /src/services ./services
+COPY --from=build /src/console ./console
 COPY --from=build /src/cli ./cli
 USER node
 ENTRYPOINT ["node"]

@@ -1,5 +1,6 @@
 import { benchBus } from "./bus.js";
 import { benchCa } from "./ca.js";
+import { benchConsole } from "./console.js";
 import { benchDiscovery } from "./discovery.js";
 import { benchManifests } from "./manifests.js";
 import { benchRemoteCp } from "./remote-cp.js";
@@ -10,6 +11,7 @@ import { benchXdsValidate } from "./xds-validate.js";
 const benches: Record<string, () => Promise<void>> = {
   bus: benchBus,
   ca: benchCa,
+  console: benchConsole,
   discovery: benchDiscovery,
   manifests: benchManifests,
   xds: benchXds,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { busOptionsFromEnv, natsServerConfig, passwordEnv, SERVICE_USERS, type ServiceUser } from "@isthmus/bus";
 import { configFromEnv as caConfig } from "@isthmus/cert-authority";
 import { configFromEnv as configPushConfig } from "@isthmus/config-push";
+import { consoleConfigFromEnv } from "@isthmus/console";
 import { configFromEnv as discoveryConfig, readClustersFile } from "@isthmus/discovery";
 import { configFromEnv as pvlConfig } from "@isthmus/pvl-manager";
 import { createTestDatabase, findNatsServer, natsServerVersion, supportsSyncInterval, type TestDatabase } from "@isthmus/testing";
@@ -58,6 +59,7 @@ const PROGRAMS: Record<string, { user: ServiceUser; read: (env: NodeJS.ProcessEn
   "services/config-push/dist/main.js": { user: "config-push", read: configPushConfig },
   "services/cert-authority/dist/main.js": { user: "cert-authority", read: caConfig },
   "services/pvl-manager/dist/main.js": { user: "pvl-manager", read: pvlConfig },
+  "console/dist/main.js": { user: "console", read: consoleConfigFromEnv },
 };
 // Read by every service's main through libs/telemetry rather than its configFromEnv.
 const TELEMETRY_ENV = new Set(["HEALTH_HOST", "HEALTH_PORT", "LOG_LEVEL", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER"]);
@@ -112,6 +114,7 @@ describe("docker-compose.yml", () => {
         "cli",
         "config",
         "config-push",
+        "console",
         "demo-client",
         "discovery",
         "helloworld-v1",

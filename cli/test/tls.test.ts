@@ -1,38 +1,18 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Bus, Publisher, provisionMeshStreams } from "@isthmus/bus";
 import { buildEvent, serviceStateV1, streamName } from "@isthmus/events";
-import { createCaCertificate, generateKey, LeafTemplate, parseCertificate, spkiDer, toPem } from "@isthmus/pki";
 import { startTelemetry } from "@isthmus/telemetry";
-import { NatsServer, uniqueMeshId } from "@isthmus/testing";
+import { NatsServer, type TlsFiles, testTlsFiles, uniqueMeshId } from "@isthmus/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The listeners besides xDS and the CA's gRPC (tested with their services) over TLS, with the
 // files the Helm chart's `tls.enabled` mounts (tls.crt, tls.key, ca.crt): NATS, and the health
 // / metrics / debug endpoints. The services' side is their env: NATS_TLS_CA, HEALTH_TLS_CERT/KEY.
-const dir = mkdtempSync(join(tmpdir(), "isthmus-tls-"));
-const files = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
+let files: TlsFiles;
 let nats: NatsServer;
 
 beforeAll(async () => {
-  const root = generateKey("ec-p256");
-  const rootDer = await createCaCertificate({ subject: [["CN", "Isthmus Test Root"]], publicKey: root.publicKey, selfKey: root.privateKey, ttlMs: 3_600_000 });
-  const server = generateKey("ec-p256");
-  const now = Date.now();
-  const leaf = await new LeafTemplate(parseCertificate(rootDer), root.privateKey).issue({
-    spki: spkiDer(server.publicKey),
-    uri: "spiffe://cluster.local/ns/isthmus-system/sa/nats",
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 3_600_000),
-    rsa: false,
-    dnsNames: ["localhost"],
-    ips: ["127.0.0.1"],
-  });
-  writeFileSync(files.cert, toPem(leaf.der));
-  writeFileSync(files.key, server.privateKey.export({ type: "pkcs8", format: "pem" }) as string);
-  writeFileSync(files.ca, toPem(rootDer));
+  files = await testTlsFiles("spiffe://cluster.local/ns/isthmus-system/sa/nats");
   nats = await NatsServer.start({ config: `tls { cert_file: ${JSON.stringify(files.cert)}, key_file: ${JSON.stringify(files.key)} }` });
 });
 afterAll(async () => {

@@ -89,7 +89,14 @@ function stackUsers(dir: string): StackUser[] {
     const users = SERVICE_USERS.map((user) => ({ user, password: randomBytes(18).toString("base64url") }));
     writeFileSync(f, JSON.stringify(users, null, 2), { mode: 0o600 });
   }
-  return JSON.parse(readFileSync(f, "utf8")) as StackUser[];
+  const users = JSON.parse(readFileSync(f, "utf8")) as StackUser[];
+  // A stack made before a user existed (e.g. the console's) gets that user's password added.
+  const missing = SERVICE_USERS.filter((user) => !users.some((u) => u.user === user));
+  if (missing.length) {
+    users.push(...missing.map((user) => ({ user, password: randomBytes(18).toString("base64url") })));
+    writeFileSync(f, JSON.stringify(users, null, 2), { mode: 0o600 });
+  }
+  return users;
 }
 
 /**
@@ -287,6 +294,17 @@ async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackSt
   stopper.add("config-push", () => cp.stop());
   await cp.ready;
   tel.health.addCheck("config-push", () => cp.following());
+  // The web console: read-only, on loopback only, with the console's read-only NATS user. Loaded
+  // here so that the CLI's other commands do not load it.
+  const { startConsole } = await import("@isthmus/console");
+  const web = await startConsole({
+    mesh: o.mesh,
+    bus: busFor("console"),
+    host: "127.0.0.1",
+    port: Number(process.env.CONSOLE_PORT ?? 20001),
+    ...(tls ? { tls } : { configPushDebugUrl: tel.health.url }),
+  });
+  stopper.add("console", () => web.stop());
 
   // Mesh configuration: the watched config directory, and `isthmus apply` (both through admission into the CONFIG stream).
   const configDir = resolve(o.configDir ?? join(dir, "config"));
@@ -313,6 +331,7 @@ async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackSt
       : "  pvl-manager      not started: give the mesh's config cluster with CONFIG_KUBECONFIG to run it",
   );
   say(`  config           ${configDir} (watched: a file's objects are applied, removing it deletes them), or: ${env} node cli/dist/main.js apply -f FILE`);
+  say(`  console          ${web.url}  (read-only)`);
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);
   say(`  metrics          ${tel.health.url}/metrics`);
   say(`  proxy status     ${env} node cli/dist/main.js proxy-status --mesh ${o.mesh}`);

@@ -83,6 +83,16 @@ export const helmValues = z
       .object({ enabled: z.boolean(), replicas: z.number().int().min(1), kekSecret: z.string().min(1).describe("a Secret with a CA_KEK key"), resources })
       .strict(),
     pvlManager: z.object({ enabled: z.boolean(), provider: z.enum(["simulated", "alibabacloud"]), resources }).strict(),
+    console: z
+      .object({
+        enabled: z.boolean().nullable().default(null).describe("the web console (read-only); null: on in role primary, off in role remote"),
+        tokenSecret: z
+          .string()
+          .default("")
+          .describe("a Secret with a CONSOLE_TOKEN key (the login token, at least 16 characters); empty: generated once and kept"),
+        resources,
+      })
+      .strict(),
     networkPolicy: z.object({ enabled: z.boolean() }).strict(),
   })
   .strict()

@@ -1,7 +1,7 @@
 import type { Domain } from "@isthmus/events";
 
 /** The identities that connect to a mesh's NATS, each with its own credentials. */
-export const SERVICE_USERS = ["discovery", "config-push", "cert-authority", "pvl-manager", "isthmus-cli"] as const;
+export const SERVICE_USERS = ["discovery", "config-push", "cert-authority", "pvl-manager", "isthmus-cli", "console"] as const;
 export type ServiceUser = (typeof SERVICE_USERS)[number];
 
 /** Which event domains each service owns (publishes). */
@@ -11,6 +11,7 @@ export const DOMAINS_OWNED: Record<ServiceUser, Domain[]> = {
   "cert-authority": ["ca"],
   "pvl-manager": ["pvl"],
   "isthmus-cli": [],
+  console: [],
 };
 
 /**
@@ -22,6 +23,8 @@ export const READS: Record<Exclude<ServiceUser, "isthmus-cli">, Array<{ domain: 
   "config-push": [{ domain: "discovery" }, { domain: "config" }, { domain: "ca", entity: "trust-bundle" }],
   "cert-authority": [],
   "pvl-manager": [],
+  // The web console reads every state stream and publishes nothing, not even dead letters.
+  console: [{ domain: "discovery" }, { domain: "config" }, { domain: "ca" }, { domain: "pvl" }, { domain: "push" }],
 };
 
 /** The operator identity: provisions streams and consumers (`isthmus nats provision`), the only one that may. */
@@ -60,7 +63,8 @@ export function servicePermissions(user: ServiceUser, mesh = "*"): SubjectPermis
   if (user === "isthmus-cli") return { publish: { allow: [">"] }, subscribe: { allow: [">"] } };
   const reads = READS[user];
   const own = durableNameFor(user);
-  const publish = [...DOMAINS_OWNED[user].map((d) => `mesh.${mesh}.${d}.>`), `mesh.${mesh}.dlq.>`, "$JS.API.INFO", "$JS.API.STREAM.INFO.*"];
+  const deadLetters = user === "console" ? [] : [`mesh.${mesh}.dlq.>`];
+  const publish = [...DOMAINS_OWNED[user].map((d) => `mesh.${mesh}.${d}.>`), ...deadLetters, "$JS.API.INFO", "$JS.API.STREAM.INFO.*"];
   const deny: string[] = [];
   if (reads.length) {
     for (const r of reads) publish.push(`$JS.API.CONSUMER.CREATE.*.*.${filterOf(mesh, r)}`);

@@ -36,6 +36,18 @@ const bundle = () =>
     { source: "test" },
   );
 
+/** What a reader sees on the DISCOVERY stream up to its end. */
+async function kindsOnDiscovery(bus: Bus): Promise<string[]> {
+  const reader = new StateReader(bus.js, { stream: streamName(mesh, "discovery"), filter: domainFilter(mesh, "discovery") });
+  const seen: string[] = [];
+  for await (const it of reader) {
+    if (it.kind === "caught-up") break;
+    seen.push(it.kind);
+  }
+  await reader.close();
+  return seen;
+}
+
 describe("NATS authorization per service", () => {
   it("discovery publishes discovery events, and cannot publish a CA event", async () => {
     const bus = await connect("discovery");
@@ -58,14 +70,18 @@ describe("NATS authorization per service", () => {
 
   it("a service reads the mesh's streams with its own credentials, but may not delete them", async () => {
     const bus = await connect("config-push");
-    const reader = new StateReader(bus.js, { stream: streamName(mesh, "discovery"), filter: domainFilter(mesh, "discovery") });
-    const seen: string[] = [];
-    for await (const it of reader) {
-      if (it.kind === "caught-up") break;
-      seen.push(it.kind);
-    }
-    await reader.close();
-    expect(seen).toEqual(["state"]);
+    expect(await kindsOnDiscovery(bus)).toEqual(["state"]);
+    await expect(bus.jsm.streams.delete(streamName(mesh, "discovery"))).rejects.toThrow();
+    await bus.close();
+  });
+
+  it("the web console reads the mesh's streams with its own user, and can publish no event, not even a dead letter", async () => {
+    const bus = await connect("console");
+    expect(await kindsOnDiscovery(bus)).toEqual(["state"]);
+    const pub = new Publisher(bus.js);
+    const forged = state();
+    await expect(pub.publish(forged.subject, forged.event, { timeoutMs: 2_000 })).rejects.toThrow(/permission|timeout|no responders/i);
+    await expect(pub.publish(`mesh.${mesh}.dlq.x`, forged.event, { timeoutMs: 2_000 })).rejects.toThrow(/permission|timeout|no responders/i);
     await expect(bus.jsm.streams.delete(streamName(mesh, "discovery"))).rejects.toThrow();
     await bus.close();
   });

@@ -1,3 +1,4 @@
+export * from "./browser.js";
 export * from "./database.js";
 export * from "./environment.js";
 export * from "./free-port.js";
@@ -10,6 +11,7 @@ export * from "./nats-server.js";
 export * from "./postgres-server.js";
 export * from "./tcp.js";
 export * from "./tcp-relay.js";
+export * from "./tls-files.js";
 export * from "./wait.js";
 export * from "./wan-link.js";
 export * from "./xds.js";
