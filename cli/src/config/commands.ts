@@ -18,10 +18,11 @@ import {
   toManifest,
   validationMessages,
 } from "@isthmus/config";
-import { CONFIG_PUSH_SUPPORT } from "@isthmus/config-push";
+import { latestPvlStatus } from "@isthmus/pvl-manager";
 import { stringify } from "yaml";
 import { CliError } from "./errors.js";
 import { readInputs } from "./inputs.js";
+import { MESH_SUPPORT } from "./support.js";
 import { type ConfigTarget, openTarget, type TargetOptions } from "./target.js";
 
 type Out = (s: string) => void;
@@ -48,7 +49,7 @@ async function admitInputs(files: readonly string[], namespace: string | undefin
     const rv = (d.object.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
     admitted.push({
       origin: d.origin,
-      admission: await admit(d.object, { support: CONFIG_PUSH_SUPPORT, origin: d.origin, ...(namespace ? { defaultNamespace: namespace } : {}) }),
+      admission: await admit(d.object, { support: MESH_SUPPORT, origin: d.origin, ...(namespace ? { defaultNamespace: namespace } : {}) }),
       ...(rv !== undefined ? { resourceVersion: String(rv) } : {}),
     });
   }
@@ -84,7 +85,7 @@ async function currentObjects(
     for (const k of kinds) {
       const items = await cluster.list(k).catch(() => []);
       for (const raw of items) {
-        const a = await admit(raw as Record<string, unknown>, { support: CONFIG_PUSH_SUPPORT });
+        const a = await admit(raw as Record<string, unknown>, { support: MESH_SUPPORT });
         const object = a.object ?? {
           apiVersion: raw.apiVersion ?? "",
           kind: k.key,
@@ -239,6 +240,13 @@ export async function get(o: GetOptions, out: Out = stdout): Promise<void> {
       (c) => (o.allNamespaces || !info.namespaced || c.object.namespace === ns) && (!o.name || c.object.name === o.name),
     );
     if (o.name && !all.length) throw new CliError(`Error from server (NotFound): ${info.plural}.${info.group} "${o.name}" not found`);
+    // On the CONFIG stream an ASMPvlConfig's status is what pvl-manager last published on the PVL stream.
+    const pvlStatuses = new Map<string, unknown>();
+    if (info.kind === "ASMPvlConfig" && !t.cluster)
+      for (const c of all) {
+        const st = await latestPvlStatus(t.bus, o.mesh, c.object.name);
+        if (st && st.status !== "Deleted") pvlStatuses.set(c.object.name, st);
+      }
     const rendered = all.map((c) => {
       const m = toManifest(c.object);
       const res = resourceName(info, c.object.namespace, c.object.name);
@@ -247,7 +255,7 @@ export async function get(o: GetOptions, out: Out = stdout): Promise<void> {
         ...analysis.filter((a) => a.resource === res),
         ...(ctx.translation.get(objectKey(c.object)) ?? []),
       ];
-      const status = c.raw?.status as Record<string, unknown> | undefined;
+      const status = (c.raw?.status ?? pvlStatuses.get(c.object.name)) as Record<string, unknown> | undefined;
       const meta = {
         ...(m.metadata as Record<string, unknown>),
         ...(c.version ? { resourceVersion: String(c.version.seq) } : {}),
@@ -335,7 +343,7 @@ export async function analyzeCmd(o: AnalyzeOptions, out: Out = stdout): Promise<
     const { docs, errors } = readInputs(o.filename);
     for (const e of errors) fileMessages.push({ code: "IST0106", name: "SchemaValidationError", level: "Error", message: e.message, resource: e.origin });
     for (const d of docs) {
-      const a = await admit(d.object, { support: CONFIG_PUSH_SUPPORT, origin: d.origin, ...(o.namespace ? { defaultNamespace: o.namespace } : {}) });
+      const a = await admit(d.object, { support: MESH_SUPPORT, origin: d.origin, ...(o.namespace ? { defaultNamespace: o.namespace } : {}) });
       fileMessages.push(...a.messages);
       if (a.object) fileObjects.push(a.object);
     }

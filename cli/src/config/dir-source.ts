@@ -14,7 +14,7 @@ import {
   parseManifests,
   type StreamConfigStore,
 } from "@isthmus/config";
-import { CONFIG_PUSH_SUPPORT } from "@isthmus/config-push";
+import { MESH_SUPPORT } from "./support.js";
 
 type Say = (line: string) => void;
 
@@ -126,7 +126,7 @@ export class ConfigDirSource {
     }
     const parsed = parseManifests(text, name);
     const admitted: Admission[] = [];
-    for (const d of parsed.docs) admitted.push(await admit(d.object, { support: CONFIG_PUSH_SUPPORT, origin: d.origin }));
+    for (const d of parsed.docs) admitted.push(await admit(d.object, { support: MESH_SUPPORT, origin: d.origin }));
     const bad = admitted.filter((a) => hasErrors(a.messages));
     if (parsed.errors.length || bad.length) {
       for (const e of parsed.errors) this.say(`config dir: Error: ${e.origin}: ${e.message}`);
