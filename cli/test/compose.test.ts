@@ -97,7 +97,7 @@ describe("docker-compose.yml", () => {
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
     const ours = Object.entries(services).filter(([, s]) => s.build);
     expect(ours.map(([n]) => n).sort()).toEqual(
-      ["ca-init", "cert-authority", "config-push", "demo-client", "discovery", "helloworld-v1", "helloworld-v2", "pvl-manager"].sort(),
+      ["ca-init", "cert-authority", "cli", "config", "config-push", "demo-client", "discovery", "helloworld-v1", "helloworld-v2", "pvl-manager"].sort(),
     );
     const cli = buildProgram();
     for (const [name, s] of ours) {

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { KINDS } from "@isthmus/config";
 import { loadYaml } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -33,9 +34,19 @@ describe("Helm chart", () => {
   it("ships a current values.schema.json and NATS authorization (run `npm run gen` when not)", () => {
     expect(read("values.schema.json")).toBe(helmValuesJsonSchema());
     expect(read("files/nats-authorization.conf")).toBe(`${chartNatsAuthorization()}\n`);
-    expect(read("crds/asmpvlconfigs.istio.alibabacloud.com.yaml")).toBe(
-      readFileSync(join(root, "deploy/crds/asmpvlconfigs.istio.alibabacloud.com.yaml"), "utf8"),
-    );
+    for (const crd of ["asmpvlconfigs.istio.alibabacloud.com.yaml", "asmmeshconfigs.istio.alibabacloud.com.yaml"])
+      expect(read(`crds/${crd}`), crd).toBe(readFileSync(join(root, "deploy/crds", crd), "utf8"));
+  });
+
+  it("lets config-push watch every configuration kind admission knows on the config cluster, and write their status", () => {
+    const rbac = read("templates/rbac.yaml");
+    const role = rbac.slice(rbac.indexOf("-config-push\n"), rbac.indexOf("---", rbac.indexOf("-config-push\n")));
+    for (const k of KINDS) {
+      const rule = new RegExp(`apiGroups: \\[${k.group.replace(/\./g, "\\.")}\\]\\s+resources: \\[([^\\]]*)\\]\\s+verbs: \\[get, list, watch\\]`);
+      expect(rule.exec(role)?.[1]?.split(", "), `${k.plural}.${k.group}`).toContain(k.plural);
+      const status = new RegExp(`apiGroups: \\[${k.group.replace(/\./g, "\\.")}\\]\\s+resources: \\[([^\\]]*)\\]\\s+verbs: \\[get, update, patch\\]`);
+      if (k.key !== "ASMPvlConfig") expect(status.exec(role)?.[1]?.split(", "), `${k.plural}/status`).toContain(`${k.plural}/status`);
+    }
   });
 
   it.each(["values.yaml", ...examples])("%s is valid for the chart (checked by the schema Helm reads, too)", (file) => {

@@ -18,11 +18,11 @@ import {
   toManifest,
   validationMessages,
 } from "@isthmus/config";
+import { MESH_SUPPORT } from "@isthmus/config-push";
 import { latestPvlStatus } from "@isthmus/pvl-manager";
 import { stringify } from "yaml";
 import { CliError } from "./errors.js";
 import { readInputs } from "./inputs.js";
-import { MESH_SUPPORT } from "./support.js";
 import { type ConfigTarget, openTarget, type TargetOptions } from "./target.js";
 
 type Out = (s: string) => void;

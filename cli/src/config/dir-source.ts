@@ -14,7 +14,7 @@ import {
   parseManifests,
   type StreamConfigStore,
 } from "@isthmus/config";
-import { MESH_SUPPORT } from "./support.js";
+import { MESH_SUPPORT } from "@isthmus/config-push";
 
 type Say = (line: string) => void;
 

@@ -52,7 +52,22 @@ export const helmValues = z
       })
       .strict(),
     configPush: z
-      .object({ replicas: z.number().int().min(1), debounceMs: z.number().int().min(0), pushConcurrency: z.number().int().min(1), resources })
+      .object({
+        replicas: z.number().int().min(1),
+        debounceMs: z.number().int().min(0),
+        pushConcurrency: z.number().int().min(1),
+        configCluster: z
+          .object({
+            enabled: z.boolean().default(true).describe("watch the mesh's configuration (Istio, Gateway API, ASM kinds) on its config cluster"),
+            kubeconfigSecret: z
+              .string()
+              .default("")
+              .describe("a Secret with a `kubeconfig` key for the config cluster; empty: the cluster this release runs in"),
+          })
+          .strict()
+          .default({ enabled: true, kubeconfigSecret: "" }),
+        resources,
+      })
       .strict(),
     discovery: z.object({ replicas: z.number().int().min(1), clusters: z.array(clusterSpec).default([]), resources }).strict(),
     certAuthority: z

@@ -48,3 +48,8 @@ export const pvlSpecSchema = z.object({
 export type PvlSpec = z.infer<typeof pvlSpecSchema>;
 
 export const asmPvlConfigSchema = z.looseObject({ spec: pvlSpecSchema });
+
+/** What pvl-manager honours: the whole ASMPvlConfig spec it reconciles. */
+export const ASM_SUPPORT = {
+  ASMPvlConfig: { fields: ["spec.**"] },
+} as const;

@@ -165,7 +165,9 @@ export function supportDrift(reads: Iterable<string>, support: KindSupport): { u
   const guards = new Set(Object.keys(support.guards ?? {}));
   const undeclared = readList.filter((r) => {
     const segs = patternSegments(r);
-    return !m.honoured(segs) && !m.inside(segs) && !guards.has(r);
+    // An absent list reads as `name`, a present one as `name[]`.
+    const asList = [...segs.slice(0, -1), `${segs[segs.length - 1]}[]`];
+    return !m.honoured(segs) && !m.inside(segs) && !m.honoured(asList) && !m.inside(asList) && !guards.has(r);
   });
   const unread = support.fields.filter((f) => {
     const p = patternSegments(f);

@@ -2,7 +2,8 @@ import { busOptionsFromEnv } from "@isthmus/bus";
 import type { ConfigPushConfig } from "./service.js";
 
 /**
- * MESH_ID, XDS_HOST, XDS_PORT (15010), DEBOUNCE_MS, CONFIG_KUBECONFIG (watch Istio CRDs there),
+ * MESH_ID, XDS_HOST, XDS_PORT (15010), DEBOUNCE_MS, CONFIG_KUBECONFIG (the mesh's config cluster: watch
+ * every configuration kind there) or CONFIG_IN_CLUSTER=true (the cluster config-push runs in is it),
  * SCOPE_CLUSTERS (comma list: serve only these clusters' services), TRUST_DOMAIN,
  * REMOTE_CONTROL_PLANE_FOR (comma list: run as these clusters' remote control plane on a
  * leaf node), SDS_CERT_DIR, PUSH_CONCURRENCY, XDS_TLS_CERT + XDS_TLS_KEY + XDS_TLS_CA (mTLS on the
@@ -28,7 +29,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigPushC
     port: Number(env.XDS_PORT ?? 15010),
     debounceMs: env.DEBOUNCE_MS ? Number(env.DEBOUNCE_MS) : 100,
     ...(env.POD_NAME ? { instance: env.POD_NAME } : {}),
-    ...(env.CONFIG_KUBECONFIG ? { configCluster: { kubeconfigPath: env.CONFIG_KUBECONFIG } } : {}),
+    ...(env.CONFIG_KUBECONFIG
+      ? { configCluster: { kubeconfigPath: env.CONFIG_KUBECONFIG } }
+      : env.CONFIG_IN_CLUSTER === "true"
+        ? { configCluster: { inCluster: true as const } }
+        : {}),
     ...(clusters?.length ? { clusters } : {}),
     ...(remoteFor?.length ? { remoteFor } : {}),
     ...(env.TRUST_DOMAIN ? { trustDomain: env.TRUST_DOMAIN } : {}),

@@ -21,7 +21,7 @@ import { debugRoutes } from "./adapters/debug.js";
 import type { DeltaStream } from "./adapters/delta-ads.js";
 import { TranslationStatus } from "./adapters/translation-status.js";
 import { knownServices, MeshModel, type ServiceState } from "./domain/mesh-model.js";
-import { CONFIG_PUSH_SUPPORT } from "./domain/support.js";
+import { MESH_SUPPORT } from "./domain/support.js";
 import { DEFAULT_TRANSLATE } from "./domain/translate.js";
 import { Views } from "./views.js";
 
@@ -237,7 +237,7 @@ export async function startConfigPush(c: ConfigPushConfig): Promise<RunningConfi
       else if (item.kind === "state") {
         const d = item.event.data as ConfigObject;
         // Only what admission accepts is translated, whoever published it; the last good version stays.
-        const errors = (await readmit(d, CONFIG_PUSH_SUPPORT)).messages.filter((m) => m.level === "Error");
+        const errors = (await readmit(d, MESH_SUPPORT)).messages.filter((m) => m.level === "Error");
         if (errors.length) {
           log.warn({ subject: item.subject, errors: errors.map(formatMessage) }, "config object refused by admission; its last good version stays");
           continue;

@@ -10,7 +10,6 @@ export * from "./domain/diagnose.js";
 export * from "./domain/plan.js";
 export * from "./domain/spec.js";
 export * from "./domain/status.js";
-export * from "./domain/support.js";
 export * from "./domain/topology.js";
 export * from "./domain/validate.js";
 export * from "./reconciler.js";

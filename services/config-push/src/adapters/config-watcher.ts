@@ -17,7 +17,7 @@ import {
 } from "@isthmus/config";
 import { configResourceV1, domainFilter, streamName } from "@isthmus/events";
 import { type ClusterAccess, kubeConfigFor, ResilientInformer } from "@isthmus/k8s";
-import { CONFIG_PUSH_SUPPORT } from "../domain/support.js";
+import { MESH_SUPPORT } from "../domain/support.js";
 
 /** Every configuration kind, watched on the config cluster at its newest served version. */
 export const CONFIG_CLUSTER_KINDS: readonly KindInfo[] = KINDS;
@@ -94,7 +94,7 @@ export class ConfigWatcher {
   }
 
   private async upsert(info: KindInfo, obj: ClusterObject): Promise<void> {
-    const a = await admit(obj as Record<string, unknown>, { support: CONFIG_PUSH_SUPPORT, origin: "config cluster" });
+    const a = await admit(obj as Record<string, unknown>, { support: MESH_SUPPORT, origin: "config cluster" });
     const key = objectKey({ kind: info.key, namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" });
     if (!a.object || hasErrors(a.messages)) {
       // Refused: said on the object; what was in force stays in force.
@@ -138,7 +138,7 @@ export class ConfigWatcher {
         const key = objectKey({ kind: info.key, namespace: info.namespaced ? (obj.metadata?.namespace ?? "") : "", name: obj.metadata?.name ?? "" });
         const o = this.admitted.get(key);
         if (!o) continue;
-        const a = await admit(obj as Record<string, unknown>, { support: CONFIG_PUSH_SUPPORT, origin: "config cluster" });
+        const a = await admit(obj as Record<string, unknown>, { support: MESH_SUPPORT, origin: "config cluster" });
         await this.writeStatus(info, obj, [...a.messages, ...this.analysisOf(o)]).catch(() => {});
       }
     }

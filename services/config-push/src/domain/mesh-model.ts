@@ -115,9 +115,10 @@ export class MeshModel {
   configFor(host: string): { vs?: ConfigResource; dr?: ConfigResource } {
     const out: { vs?: ConfigResource; dr?: ConfigResource } = {};
     for (const c of [...this.configs.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const hosts = c.spec.hosts;
-      if (c.kind === "VirtualService" && !out.vs && Array.isArray(hosts) && hosts.some((h) => typeof h === "string" && fqdn(h, c.namespace) === host))
-        out.vs = c;
+      if (c.kind === "VirtualService" && !out.vs) {
+        const hosts = c.spec.hosts;
+        if (Array.isArray(hosts) && hosts.some((h) => typeof h === "string" && fqdn(h, c.namespace) === host)) out.vs = c;
+      }
       if (c.kind === "DestinationRule" && !out.dr && typeof c.spec.host === "string" && fqdn(c.spec.host, c.namespace) === host) out.dr = c;
     }
     return out;

@@ -1,4 +1,4 @@
-import type { SupportTable } from "@isthmus/config";
+import { ASM_SUPPORT, type SupportTable } from "@isthmus/config";
 
 const TRAFFIC_POLICY = [
   "loadBalancer.simple",
@@ -70,3 +70,6 @@ export const CONFIG_PUSH_SUPPORT: SupportTable = {
     guards: { "spec.selector": "workload-level PeerAuthentication is not applied yet: this object has no effect" },
   },
 };
+
+/** What every consumer of mesh configuration honours: admission reports against this. */
+export const MESH_SUPPORT: SupportTable = { ...CONFIG_PUSH_SUPPORT, ...ASM_SUPPORT };
