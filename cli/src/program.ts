@@ -187,7 +187,8 @@ export function buildProgram(): Command {
   pvl
     .command("status")
     .description("status of the ASMPvlConfig, with diagnostics and their fixes")
-    .option("--kubeconfig <file>", "the ASM instance's kubeconfig (default: KUBECONFIG)")
+    .option("--kubeconfig <file>", "the ASM instance's kubeconfig (default: CONFIG_KUBECONFIG; without one, the status pvl-manager published on NATS)")
+    .option("--mesh <id>", "mesh id", process.env.ISTHMUS_MESH ?? "default")
     .option("--name <name>", "resource name", "default")
     .addOption(new Option("--format <format>", "output").choices(["text", "json"]).default("text"))
     .action((o) => pvlStatus(o));

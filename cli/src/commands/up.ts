@@ -266,21 +266,27 @@ async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackSt
   stopper.add("discovery", () => discovery.stop());
   tel.health.addCheck("discovery", () => discovery.ready());
   const xdsPort = Number(process.env.XDS_PORT ?? 15010);
-  // pvl-manager reconciles ASMPvlConfig on the mesh's config cluster: only when there is one.
+  // pvl-manager on the simulated cloud (the demo topology), reconciling ASMPvlConfig from the mesh's
+  // config cluster when CONFIG_KUBECONFIG names one, otherwise from the CONFIG stream (`isthmus apply`).
   const pvlKubeconfig = process.env.CONFIG_KUBECONFIG;
-  let pvl: { stop(): Promise<void> } | undefined;
-  if (pvlKubeconfig) {
-    const { startPvlManager, SimulatedCloud } = await import("@isthmus/pvl-manager");
-    pvl = await startPvlManager({
-      mesh: o.mesh,
-      configCluster: { kubeconfigPath: pvlKubeconfig },
-      provider: await SimulatedCloud.open(db, dataDir("pvl-sim")),
-      databaseUrl: db,
-      dataDir: dataDir("pvl-manager"),
-      bus: busFor("pvl-manager"),
-    });
-    stopper.add("pvl-manager", () => pvl?.stop());
-  }
+  const { startPvlManager, SimulatedCloud, demoTopology, describeTopology } = await import("@isthmus/pvl-manager");
+  const pvlCloud = await SimulatedCloud.open(db, dataDir("pvl-sim"));
+  const topology = demoTopology();
+  await pvlCloud.seed(topology, { provisionMs: Number(process.env.PVL_SIM_PROVISION_MS ?? 2_000) });
+  const pvl = await startPvlManager({
+    mesh: o.mesh,
+    configCluster: pvlKubeconfig ? { kubeconfigPath: pvlKubeconfig } : undefined,
+    provider: pvlCloud,
+    databaseUrl: db,
+    dataDir: dataDir("pvl-manager"),
+    bus: busFor("pvl-manager"),
+    // The demo clusters have no API server whose certificate could be checked.
+    sanCheck: false,
+  });
+  stopper.add("pvl-manager", async () => {
+    await pvl.stop();
+    await pvlCloud.close();
+  });
   // With --tls, xDS is mutual TLS on XDS_PORT, and plaintext stays on XDS_PLAINTEXT_PORT for gRPC's xDS
   // clients, which cannot speak TLS to the control plane (as Istio keeps 15010 next to 15012).
   const cp = await startConfigPush({
@@ -326,10 +332,9 @@ async function runStack(o: UpOptions, say: (s: string) => void, stopper: StackSt
   );
   if (tls) say(`  TLS              NATS, xDS, CA and health use ${tls.certFile} (CA bundle ${tls.caFile})`);
   say(
-    pvl
-      ? `  pvl-manager      ASMPvlConfig on the cluster of ${pvlKubeconfig} (simulated cloud)`
-      : "  pvl-manager      not started: give the mesh's config cluster with CONFIG_KUBECONFIG to run it",
+    `  pvl-manager      ASMPvlConfig ${pvlKubeconfig ? `on the cluster of ${pvlKubeconfig}` : "from the CONFIG stream (isthmus apply -f asmpvlconfig.yaml)"} on the simulated cloud:`,
   );
+  for (const l of describeTopology(topology)) say(`                     ${l}`);
   say(`  config           ${configDir} (watched: a file's objects are applied, removing it deletes them), or: ${env} node cli/dist/main.js apply -f FILE`);
   say(`  console          ${web.url}  (read-only)`);
   say(`  health           ${tel.health.url}/healthz  ${tel.health.url}/readyz`);

@@ -19,6 +19,7 @@ import {
   validationMessages,
 } from "@isthmus/config";
 import { MESH_SUPPORT } from "@isthmus/config-push";
+import { latestPvlStatus } from "@isthmus/pvl-manager";
 import { stringify } from "yaml";
 import { CliError } from "./errors.js";
 import { readInputs } from "./inputs.js";
@@ -239,6 +240,13 @@ export async function get(o: GetOptions, out: Out = stdout): Promise<void> {
       (c) => (o.allNamespaces || !info.namespaced || c.object.namespace === ns) && (!o.name || c.object.name === o.name),
     );
     if (o.name && !all.length) throw new CliError(`Error from server (NotFound): ${info.plural}.${info.group} "${o.name}" not found`);
+    // On the CONFIG stream an ASMPvlConfig's status is what pvl-manager last published on the PVL stream.
+    const pvlStatuses = new Map<string, unknown>();
+    if (info.kind === "ASMPvlConfig" && !t.cluster)
+      for (const c of all) {
+        const st = await latestPvlStatus(t.bus, o.mesh, c.object.name);
+        if (st && st.status !== "Deleted") pvlStatuses.set(c.object.name, st);
+      }
     const rendered = all.map((c) => {
       const m = toManifest(c.object);
       const res = resourceName(info, c.object.namespace, c.object.name);
@@ -247,7 +255,7 @@ export async function get(o: GetOptions, out: Out = stdout): Promise<void> {
         ...analysis.filter((a) => a.resource === res),
         ...(ctx.translation.get(objectKey(c.object)) ?? []),
       ];
-      const status = c.raw?.status as Record<string, unknown> | undefined;
+      const status = (c.raw?.status ?? pvlStatuses.get(c.object.name)) as Record<string, unknown> | undefined;
       const meta = {
         ...(m.metadata as Record<string, unknown>),
         ...(c.version ? { resourceVersion: String(c.version.seq) } : {}),

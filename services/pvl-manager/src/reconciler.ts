@@ -1,10 +1,10 @@
 import { type BusLogger, silentLogger } from "@isthmus/bus";
 import { buildEvent, pvlStatusChangedV1 } from "@isthmus/events";
 import { enqueue, type Store } from "@isthmus/store";
-import type { PvlConfigs } from "./adapters/kube.js";
 import { type CloudProvider, type CloudResource, ProviderError } from "./adapters/provider.js";
 import { checkApiServerSan } from "./adapters/san-check.js";
 import { operations, outbox } from "./adapters/schema.js";
+import type { PvlConfigSource } from "./adapters/source.js";
 import { carryTransitionTimes, condition } from "./domain/diagnose.js";
 import { type DesiredResource, desiredResources } from "./domain/plan.js";
 import { type Condition, PVL_FINALIZER, type PvlConfigObject, type PvlStatus } from "./domain/spec.js";
@@ -26,7 +26,7 @@ const canonical = (s: unknown) => JSON.stringify(s, (_k, v) => v);
  * at any point, including after a crash half-way.
  */
 export class PvlReconciler {
-  constructor(private readonly o: { mesh: string; provider: CloudProvider; configs: PvlConfigs; store: Store; log?: BusLogger; sanCheck?: boolean }) {}
+  constructor(private readonly o: { mesh: string; provider: CloudProvider; configs: PvlConfigSource; store: Store; log?: BusLogger; sanCheck?: boolean }) {}
 
   private get log(): BusLogger {
     return this.o.log ?? silentLogger;

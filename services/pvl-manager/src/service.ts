@@ -1,12 +1,12 @@
 import { fileURLToPath } from "node:url";
 import { awaitMeshStreams, Bus, type BusConnectOptions, type BusLogger, Publisher, silentLogger } from "@isthmus/bus";
-import { type ClusterAccess, kubeConfigFor, ResilientInformer } from "@isthmus/k8s";
+import { type ClusterAccess, kubeConfigFor } from "@isthmus/k8s";
 import { OutboxRelay, openStore, type Store } from "@isthmus/store";
-import type { KubernetesObject } from "@kubernetes/client-node";
 import { ConflictError, PvlConfigs } from "./adapters/kube.js";
 import type { CloudProvider } from "./adapters/provider.js";
 import { outbox } from "./adapters/schema.js";
-import { PVL_GROUP, PVL_PLURAL, PVL_VERSION } from "./domain/spec.js";
+import type { PvlConfigSource } from "./adapters/source.js";
+import { StreamPvlConfigs } from "./adapters/stream-source.js";
 import { PvlReconciler } from "./reconciler.js";
 
 export const PVL_SCHEMA = "pvl_manager";
@@ -20,8 +20,8 @@ export function openPvlStore(url: string | undefined, dataDir?: string): Promise
 
 export interface PvlManagerConfig {
   mesh: string;
-  /** The mesh's config cluster (the "ASM kubeconfig"). */
-  configCluster: ClusterAccess;
+  /** The mesh's config cluster (the "ASM kubeconfig"); without one, ASMPvlConfig is read from the CONFIG stream (needs `bus`). */
+  configCluster?: ClusterAccess | undefined;
   provider: CloudProvider;
   databaseUrl?: string | undefined;
   dataDir?: string | undefined;
@@ -45,8 +45,6 @@ export interface RunningPvlManager {
 export async function startPvlManager(c: PvlManagerConfig): Promise<RunningPvlManager> {
   const log = c.log ?? silentLogger;
   const store = await openPvlStore(c.databaseUrl, c.dataDir);
-  const configs = new PvlConfigs(kubeConfigFor(c.configCluster));
-  const reconciler = new PvlReconciler({ mesh: c.mesh, provider: c.provider, configs, store, log, sanCheck: c.sanCheck ?? true });
   let bus: Bus | undefined;
   let relay: OutboxRelay | undefined;
   if (c.bus) {
@@ -55,6 +53,11 @@ export async function startPvlManager(c: PvlManagerConfig): Promise<RunningPvlMa
     relay = new OutboxRelay(store, outbox, new Publisher(bus.js), { log });
     await relay.start();
   }
+  let configs: PvlConfigSource;
+  if (c.configCluster) configs = new PvlConfigs(kubeConfigFor(c.configCluster));
+  else if (bus) configs = new StreamPvlConfigs(bus, c.mesh);
+  else throw new Error("pvl-manager needs a config cluster (CONFIG_KUBECONFIG) or NATS (NATS_URL) to read ASMPvlConfig from the CONFIG stream");
+  const reconciler = new PvlReconciler({ mesh: c.mesh, provider: c.provider, configs, store, log, sanCheck: c.sanCheck ?? true });
 
   const timers = new Map<string, NodeJS.Timeout>();
   const running = new Set<string>();
@@ -91,12 +94,10 @@ export async function startPvlManager(c: PvlManagerConfig): Promise<RunningPvlMa
     if (next !== undefined) schedule(name, next);
   };
 
-  const informer = new ResilientInformer<KubernetesObject>(configs.kc, `/apis/${PVL_GROUP}/${PVL_VERSION}/${PVL_PLURAL}`, () => configs.list() as never, {
-    upsert: (o) => schedule(o.metadata?.name ?? "", 0),
-    remove: () => {},
-    down: (err) => log.warn({ err: String(err) }, "config cluster watch failed; retrying"),
-  });
-  await informer.start();
+  await configs.watch(
+    (name) => schedule(name, 0),
+    (err) => log.warn({ err: String(err) }, "ASMPvlConfig watch failed; retrying"),
+  );
 
   return {
     reconciler,
@@ -105,7 +106,7 @@ export async function startPvlManager(c: PvlManagerConfig): Promise<RunningPvlMa
     async stop() {
       stopped = true;
       for (const t of timers.values()) clearTimeout(t);
-      await informer.stop();
+      await configs.stop();
       while (running.size) await new Promise((r) => setTimeout(r, 20));
       await relay?.stop();
       await bus?.close();

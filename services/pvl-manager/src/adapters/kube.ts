@@ -1,5 +1,7 @@
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { ResilientInformer } from "@isthmus/k8s";
+import { CustomObjectsApi, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { PVL_GROUP, PVL_PLURAL, PVL_VERSION, type PvlConfigObject, type PvlStatus } from "../domain/spec.js";
+import type { PvlConfigSource } from "./source.js";
 
 const coords = { group: PVL_GROUP, version: PVL_VERSION, plural: PVL_PLURAL };
 
@@ -10,8 +12,9 @@ function isConflict(err: unknown): boolean {
 }
 
 /** ASMPvlConfig objects on the mesh's config cluster (cluster-scoped, like `kubectl get asmpvlconfig default`). */
-export class PvlConfigs {
+export class PvlConfigs implements PvlConfigSource {
   readonly api: CustomObjectsApi;
+  private informer: ResilientInformer<KubernetesObject> | undefined;
   constructor(readonly kc: KubeConfig) {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
@@ -46,5 +49,19 @@ export class PvlConfigs {
       if (isConflict(err)) throw new ConflictError(`${obj.metadata.name} changed meanwhile`);
       throw err;
     }
+  }
+
+  /** A client-node informer (restarted on failure); a deletion needs no call: the finalizer keeps the object until cleanup. */
+  async watch(changed: (name: string) => void, down: (err: unknown) => void): Promise<void> {
+    this.informer = new ResilientInformer<KubernetesObject>(this.kc, `/apis/${PVL_GROUP}/${PVL_VERSION}/${PVL_PLURAL}`, () => this.list() as never, {
+      upsert: (o) => changed(o.metadata?.name ?? ""),
+      remove: () => {},
+      down,
+    });
+    await this.informer.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.informer?.stop();
   }
 }

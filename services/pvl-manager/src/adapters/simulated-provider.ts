@@ -37,6 +37,14 @@ export class SimulatedCloud implements CloudProvider {
       .onConflictDoUpdate({ target: simCloud.id, set: { topology, ...o } });
   }
 
+  /** The topology unless the cloud already has one (a restart keeps what an operator configured). */
+  async seedIfEmpty(topology: CloudTopology, o: { provisionMs?: number } = {}): Promise<void> {
+    await this.store.db
+      .insert(simCloud)
+      .values({ id: 1, topology, ...o })
+      .onConflictDoNothing({ target: simCloud.id });
+  }
+
   async configure(o: { provisionMs?: number; quotaServices?: number; quotaEndpoints?: number; activated?: boolean }): Promise<void> {
     await this.store.db.update(simCloud).set(o).where(eq(simCloud.id, 1));
   }

@@ -1,18 +1,12 @@
-import { z } from "zod";
+import { type PvlSpec, pvlSpecSchema } from "@isthmus/config";
+
+export { type PvlSpec, pvlSpecSchema };
 
 export const PVL_GROUP = "istio.alibabacloud.com";
 export const PVL_VERSION = "v1beta1";
 export const PVL_PLURAL = "asmpvlconfigs";
 export const PVL_KIND = "ASMPvlConfig";
 export const PVL_FINALIZER = "istio.alibabacloud.com/pvl-cleanup";
-
-const vSwitch = z.object({ vSwitchId: z.string().min(1), zoneId: z.string().min(1) });
-
-export const pvlSpecSchema = z.object({
-  ackVpcEndpoint: z.array(z.object({ clusterId: z.string().min(1), vSwitches: z.array(vSwitch).min(1) })).min(1),
-  asmVpcEndpoint: z.object({ vSwitches: z.array(vSwitch).min(1) }),
-});
-export type PvlSpec = z.infer<typeof pvlSpecSchema>;
 
 export interface PvlEndpointStatus {
   connectionStatus: string;
