@@ -74,8 +74,16 @@ export class Views {
   }
 
   private build(e: Entry, problems: ConfigProblem[]): TypeUrl[] {
+    let out: ReturnType<typeof translate>;
+    try {
+      out = translate(this.model, e.view, problems, this.o, this.hostMemo);
+    } catch (err) {
+      // The last line of defence (translation isolates each object itself): the view keeps what it serves.
+      problems.push({ resource: "mesh", reason: `translation failed, the last good configuration stays: ${(err as Error)?.message ?? String(err)}` });
+      return [];
+    }
     const changed: TypeUrl[] = [];
-    for (const [type, inputs] of translate(this.model, e.view, problems, this.o, this.hostMemo)) if (e.cache.setType(type, inputs)) changed.push(type);
+    for (const [type, inputs] of out) if (e.cache.setType(type, inputs)) changed.push(type);
     return changed;
   }
 

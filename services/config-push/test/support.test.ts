@@ -1,4 +1,6 @@
-import { admit, type ConfigObject, recordReads, supportDrift, unsupportedFields } from "@isthmus/config";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { admit, type ConfigObject, parseManifests, recordReads, supportDrift, unsupportedFields } from "@isthmus/config";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CONFIG_PUSH_SUPPORT, MeshModel, translate } from "../src/index.js";
@@ -40,6 +42,73 @@ const service = (name: string, ports: Array<{ name: string; port: number; protoc
 
 /** Objects that between them use every field the support table declares. */
 const CORPUS: ConfigObject[] = [
+  {
+    apiVersion: "networking.istio.io/v1",
+    kind: "VirtualService",
+    namespace: "default",
+    name: "features",
+    labels: {},
+    spec: {
+      hosts: ["reviews"],
+      http: [
+        {
+          match: [{ uri: { prefix: "/r" } }],
+          rewrite: { uriRegexRewrite: { match: "^/r/(.*)", rewrite: "/\\1" } },
+          route: [{ destination: { host: "reviews" } }],
+          mirror: { host: "ratings", port: { number: 8080 } },
+          mirrors: [{ destination: { host: "ratings", subset: "v1", port: { number: 8080 } }, percentage: { value: 10 } }],
+          headers: { request: { add: { a: "1" }, remove: ["b"] }, response: { set: { c: "1" }, add: { d: "1" }, remove: ["e"] } },
+          corsPolicy: {
+            allowOrigins: [{ exact: "https://a" }, { prefix: "https://b" }, { regex: "https://c.*" }],
+            allowOrigin: ["https://d"],
+            allowMethods: ["GET"],
+            allowHeaders: ["x"],
+            exposeHeaders: ["y"],
+            maxAge: "1h",
+            allowCredentials: true,
+            unmatchedPreflights: "FORWARD",
+          },
+        },
+        { match: [{ uri: { prefix: "/old" } }], redirect: { uri: "/new", authority: "b", port: 8443, scheme: "https", redirectCode: 301 } },
+        { match: [{ uri: { prefix: "/derive" } }], redirect: { derivePort: "FROM_REQUEST_PORT" } },
+      ],
+      tcp: [{ match: [{ port: 9080, gateways: ["mesh"] }], route: [{ destination: { host: "reviews", subset: "v1", port: { number: 9080 } }, weight: 100 }] }],
+      tls: [
+        {
+          match: [{ port: 9080, gateways: ["mesh"], sniHosts: ["reviews"] }],
+          route: [{ destination: { host: "reviews", subset: "v1", port: { number: 9080 } }, weight: 100 }],
+        },
+      ],
+    },
+  },
+  {
+    apiVersion: "networking.istio.io/v1",
+    kind: "Sidecar",
+    namespace: "istio-system",
+    name: "default",
+    labels: {},
+    spec: { outboundTrafficPolicy: { mode: "REGISTRY_ONLY" } },
+  },
+  {
+    apiVersion: "networking.istio.io/v1",
+    kind: "Sidecar",
+    namespace: "istio-system",
+    name: "selected",
+    labels: {},
+    spec: { workloadSelector: { labels: { app: "reviews" } } },
+  },
+  {
+    apiVersion: "istio.alibabacloud.com/v1beta1",
+    kind: "ASMLocalRateLimiter",
+    namespace: "default",
+    name: "limit",
+    labels: {},
+    spec: {
+      workloadSelector: { labels: { version: "v1" } },
+      isGateway: false,
+      configs: [{ match: { vhost: { name: "*", port: 9080 } }, limit: { fill_interval: { seconds: 1 }, quota: 10, per_downstream_connection: false } }],
+    },
+  },
   {
     apiVersion: "networking.istio.io/v1",
     kind: "VirtualService",
@@ -112,6 +181,7 @@ function modelOf(objects: ConfigObject[], wrap?: (o: ConfigObject) => Record<str
   const model = new MeshModel();
   model.upsert("s1", service("reviews", [{ name: "grpc", port: 9080, protocol: "GRPC" }]) as never);
   model.upsert("s2", service("ratings", [{ name: "http", port: 8080, protocol: "HTTP" }]) as never);
+  model.upsert("s3", service("mongo", [{ name: "tcp-mongo", port: 9080, protocol: "TCP" }]) as never);
   objects.forEach((o, i) => {
     model.upsertConfig(`c${i}`, { kind: o.kind, namespace: o.namespace, name: o.name, spec: wrap ? wrap(o) : o.spec });
   });
@@ -120,24 +190,97 @@ function modelOf(objects: ConfigObject[], wrap?: (o: ConfigObject) => Record<str
 
 const views = [
   { flavour: "grpc" as const, network: "", inbound: [] },
-  { flavour: "envoy" as const, network: "", inbound: [{ port: 9080, protocol: "GRPC", namespace: "default" }] },
+  { flavour: "envoy" as const, network: "", inbound: [{ port: 9080, protocol: "GRPC", namespace: "default", labels: { app: "reviews", version: "v1" } }] },
 ];
+
+/** The corpus files' objects too (every kind, the reference docs' fields), so every honoured field is exercised. */
+const FILE_CORPUS: ConfigObject[] = ["networking.yaml", "security.yaml", "gateway-asm.yaml"].flatMap((f) =>
+  parseManifests(readFileSync(fileURLToPath(new URL(`./corpus/${f}`, import.meta.url)), "utf8"), f).docs.map((d) => {
+    const m = d.object.metadata as { name: string; namespace?: string };
+    return {
+      apiVersion: String(d.object.apiVersion),
+      kind: String(d.object.kind) as ConfigObject["kind"],
+      namespace: m.namespace ?? "default",
+      name: m.name,
+      labels: {},
+      spec: d.object.spec as Record<string, unknown>,
+    };
+  }),
+);
+
+/** A plausible value for a declared leaf field, by its name (durations, switches, counts, names). */
+function leafValue(field: string): unknown {
+  if (/Timeout|Interval|interval|Time$|time$|ttl|maxAge|Duration|fixedDelay|fill_interval|baseInterval|maxInterval|warmup/i.test(field)) return "1s";
+  if (
+    /^(insecureSkipVerify|useSourceIp|allowCredentials|isGateway|per_downstream_connection|retryRemoteLocalities|retryIgnorePreviousHosts|splitExternalLocalOriginErrors|enabled)$/.test(
+      field,
+    )
+  )
+    return true;
+  if (/mode$/.test(field)) return field === "mode" ? "ISTIO_MUTUAL" : "x";
+  if (/simple$/.test(field)) return "LEAST_REQUEST";
+  if (/^(port|number)$/.test(field)) return 9080;
+  if (/(Errors|Percent|Size|Requests|Connections|Retries|attempts|quota|weight|value|Connection|probes|tableSize|redirectCode)$/i.test(field)) return 1;
+  return "x";
+}
+
+/** An object holding one declared field (`a.b[].c.*`), for the kinds whose fields refuse each other. */
+function specWith(pattern: string): Record<string, unknown> {
+  const tlsMode = /clientCertificate|privateKey/.test(pattern) ? "MUTUAL" : "SIMPLE";
+  const segs = pattern.split(".").slice(1);
+  const build = (i: number): unknown => {
+    if (i === segs.length) return leafValue(segs[i - 1] as string);
+    const seg = segs[i] as string;
+    const list = seg.endsWith("[]");
+    const key = seg === "*" ? "k" : list ? seg.slice(0, -2) : seg;
+    if (seg === "**") return {};
+    const child = i + 1 === segs.length && list ? leafValue(key) : build(i + 1);
+    return { [key]: list ? [child] : child };
+  };
+  const spec = build(0) as Record<string, unknown>;
+  // What makes the field count: a TLS setting under an originating mode, a port-level setting on the service's port.
+  const fix = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(fix);
+    if (!v || typeof v !== "object") return;
+    const o = v as Record<string, unknown>;
+    if (o.tls && typeof o.tls === "object" && !(o.tls as Record<string, unknown>).mode) (o.tls as Record<string, unknown>).mode = tlsMode;
+    if (Array.isArray(o.portLevelSettings))
+      for (const p of o.portLevelSettings) if (p && typeof p === "object") (p as Record<string, unknown>).port ??= { number: 9080 };
+    for (const k of ["tcp", "tls"])
+      if (Array.isArray(o[k]))
+        for (const r of o[k] as unknown[]) if (r && typeof r === "object") (r as Record<string, unknown>).route ??= [{ destination: { host: "mongo" } }];
+    for (const x of Object.values(o)) fix(x);
+  };
+  fix(spec);
+  return spec;
+}
+
+const GENERATED: ConfigObject[] = (["DestinationRule", "VirtualService"] as const).flatMap((kind) =>
+  (CONFIG_PUSH_SUPPORT[kind]?.fields ?? []).map((f, i) => {
+    const spec = specWith(f);
+    const base = kind === "DestinationRule" ? { host: "reviews", ...spec } : { hosts: ["reviews", "mongo"], ...spec };
+    return { apiVersion: "networking.istio.io/v1", kind, namespace: "default", name: `gen-${i}`, labels: {}, spec: base };
+  }),
+);
 
 describe("the honoured-fields table (CONFIG_PUSH_SUPPORT) and the translation cannot drift apart", () => {
   const reads = new Map<string, Set<string>>();
-  const model = modelOf(CORPUS, (o) => {
-    const set = reads.get(o.kind) ?? new Set<string>();
-    reads.set(o.kind, set);
-    return recordReads(o.spec, set, ["spec"]);
-  });
-  for (const v of views) translate(model, v);
+  // Each object alone with the mesh's services (one VirtualService per host is used), in the services' namespace.
+  for (const o of [...CORPUS, ...FILE_CORPUS, ...GENERATED]) {
+    const model = modelOf([{ ...o, namespace: o.kind === "Sidecar" ? o.namespace : "default" }], (x) => {
+      const set = reads.get(x.kind) ?? new Set<string>();
+      reads.set(x.kind, set);
+      return recordReads(x.spec, set, ["spec"]);
+    });
+    for (const v of views) translate(model, v);
+  }
 
   it.each(Object.keys(CONFIG_PUSH_SUPPORT))("%s: every field the translation reads is declared, and every declared field is read", (kind) => {
     const support = CONFIG_PUSH_SUPPORT[kind as keyof typeof CONFIG_PUSH_SUPPORT];
     if (!support) throw new Error(kind);
     const drift = supportDrift(reads.get(kind) ?? [], support);
-    expect(drift.undeclared, "read by the translation but not declared").toEqual([]);
-    expect(drift.unread, "declared but never read by the translation").toEqual([]);
+    expect(drift.undeclared.join("\n"), "read by the translation but not declared").toBe("");
+    expect(drift.unread.join("\n"), "declared but never read by the translation").toBe("");
   });
 
   it("the check itself fails on a field read but not declared, and on one declared but not read", () => {
@@ -150,23 +293,22 @@ describe("the honoured-fields table (CONFIG_PUSH_SUPPORT) and the translation ca
       {
         spec: {
           hosts: ["a"],
-          http: [{ route: [{ destination: { host: "a" } }], mirror: { host: "b" }, corsPolicy: { allowOrigins: [{ exact: "*" }] } }],
-          tcp: [{ route: [] }],
+          http: [{ route: [{ destination: { host: "a" } }], directResponse: { status: 418 }, delegate: { name: "d" } }],
+          exportTo: ["."],
         },
       },
       CONFIG_PUSH_SUPPORT.VirtualService as never,
       "VirtualService default/a",
     );
-    expect(msgs.map((m) => m.path)).toEqual(["spec.http[0].mirror", "spec.http[0].corsPolicy", "spec.tcp"]);
+    expect(msgs.map((m) => m.path)).toEqual(["spec.http[0].directResponse", "spec.http[0].delegate", "spec.exportTo"]);
     const dr = unsupportedFields(
-      { spec: { host: "a", trafficPolicy: { loadBalancer: { simple: "RANDOM", consistentHash: { httpHeaderName: "x" } }, tls: { mode: "SIMPLE" } } } },
+      { spec: { host: "a", trafficPolicy: { loadBalancer: { simple: "PASSTHROUGH" }, proxyProtocol: { version: "V1" } } } },
       CONFIG_PUSH_SUPPORT.DestinationRule as never,
       "DestinationRule default/a",
     );
     expect(dr.map((m) => [m.name, m.path])).toEqual([
       ["UnsupportedValue", "spec.trafficPolicy.loadBalancer.simple"],
-      ["UnsupportedField", "spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName"],
-      ["UnsupportedValue", "spec.trafficPolicy.tls.mode"],
+      ["UnsupportedField", "spec.trafficPolicy.proxyProtocol"],
     ]);
     const pa = unsupportedFields(
       { spec: { selector: { matchLabels: { app: "x" } }, mtls: { mode: "STRICT" } } },

@@ -42,7 +42,7 @@ export function localRateLimit(
     const spec = c.spec as LimiterSpec;
     if (spec.isGateway) continue;
     if (!Object.entries(spec.workloadSelector?.labels ?? {}).every(([k, v]) => w.labels[k] === v)) continue;
-    for (const cfg of spec.configs ?? []) {
+    for (const cfg of Array.isArray(spec.configs) ? spec.configs : []) {
       if (cfg.match?.vhost?.port !== undefined && cfg.match.vhost.port !== w.port) continue;
       if (unusable(cfg)) continue;
       const quota = cfg.limit?.quota as number;
@@ -82,7 +82,7 @@ export function rateLimiterProblems(configs: Iterable<ConfigResource>): Array<{ 
     const resource = `${LOCAL_RATE_LIMITER} ${c.namespace}/${c.name}`;
     const spec = c.spec as LimiterSpec;
     if (spec.isGateway) out.push({ resource, reason: "isGateway: gateways are not served by config-push" });
-    for (const cfg of spec.configs ?? []) {
+    for (const cfg of Array.isArray(spec.configs) ? spec.configs : []) {
       const why = unusable(cfg);
       if (why) out.push({ resource, reason: why });
     }

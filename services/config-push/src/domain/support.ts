@@ -53,6 +53,8 @@ const REFUSED: Record<string, string> = {
   "connectionPool.http.h2UpgradePolicy": "h2UpgradePolicy is not supported: the DestinationRule is skipped",
   "connectionPool.http.useClientProtocol": "useClientProtocol is not supported: the DestinationRule is skipped",
   "tls.credentialName": "credentialName is not supported (config-push serves no Kubernetes secrets): the DestinationRule is skipped",
+  proxyProtocol: "proxyProtocol is not supported: the DestinationRule is skipped",
+  tunnel: "tunnel is not supported: the DestinationRule is skipped",
 };
 const POLICY_AT = ["spec.trafficPolicy", "spec.subsets[].trafficPolicy"].flatMap((p) => [p, `${p}.portLevelSettings[]`]);
 const DR_GUARDS = Object.fromEntries(POLICY_AT.flatMap((at) => Object.entries(REFUSED).map(([f, why]) => [`${at}.${f}`, why])));
@@ -87,7 +89,6 @@ const HTTP_FEATURES = [
   "corsPolicy.allowOrigins[].exact",
   "corsPolicy.allowOrigins[].prefix",
   "corsPolicy.allowOrigins[].regex",
-  "corsPolicy.allowOrigin[]",
   "corsPolicy.allowMethods[]",
   "corsPolicy.allowHeaders[]",
   "corsPolicy.exposeHeaders[]",
@@ -173,12 +174,17 @@ export const CONFIG_PUSH_SUPPORT: SupportTable = {
       "spec.workloadSelector.labels.*",
       "spec.isGateway",
       "spec.configs[]",
-      "spec.configs[].match.vhost.name",
       "spec.configs[].match.vhost.port",
       "spec.configs[].limit.fill_interval",
+      "spec.configs[].limit.fill_interval.seconds",
+      "spec.configs[].limit.fill_interval.nanos",
       "spec.configs[].limit.quota",
       "spec.configs[].limit.per_downstream_connection",
     ],
+    guards: {
+      "spec.configs[].limit_overrides": "limit_overrides are not supported: that config is skipped",
+      "spec.configs[].match.vhost.route": "route matches are not supported: that config is skipped",
+    },
   },
   PeerAuthentication: {
     fields: ["spec.mtls.mode"],
