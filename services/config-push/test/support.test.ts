@@ -240,7 +240,10 @@ function specWith(pattern: string): Record<string, unknown> {
   const spec = build(0) as Record<string, unknown>;
   // What makes the field count: a TLS setting under an originating mode, a port-level setting on the service's port.
   const fix = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(fix);
+    if (Array.isArray(v)) {
+      for (const x of v) fix(x);
+      return;
+    }
     if (!v || typeof v !== "object") return;
     const o = v as Record<string, unknown>;
     if (o.tls && typeof o.tls === "object" && !(o.tls as Record<string, unknown>).mode) (o.tls as Record<string, unknown>).mode = tlsMode;

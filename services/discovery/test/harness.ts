@@ -1,4 +1,4 @@
-import { type Bus, type BusLogger, StateReader } from "@isthmus/bus";
+import { type Bus, StateReader } from "@isthmus/bus";
 import { domainFilter, streamName } from "@isthmus/events";
 import { createTestDatabase, KubeApiStandIn, type TestDatabase, testNatsUrl, uniqueMeshId, waitFor } from "@isthmus/testing";
 import { type ClusterSpec, type DiscoveryConfig, openDiscoveryStore, type RunningDiscovery, startDiscovery, upsertCluster } from "../src/index.js";
