@@ -275,7 +275,22 @@ export async function get(o: GetOptions, out: Out = stdout): Promise<void> {
           ...m,
           metadata: meta,
           ...(status || messages.length
-            ? { status: { ...(status ?? {}), ...(messages.length ? { validationMessages: validationMessages(messages) } : {}) } }
+            ? {
+                status: {
+                  ...(status ?? {}),
+                  // On a config cluster the watcher's status is the object's own (plus config-push's report); on the stream it is computed here.
+                  ...(c.raw
+                    ? {
+                        validationMessages: [
+                          ...((status?.validationMessages as unknown[] | undefined) ?? []),
+                          ...validationMessages(ctx.translation.get(objectKey(c.object)) ?? []),
+                        ],
+                      }
+                    : messages.length
+                      ? { validationMessages: validationMessages(messages) }
+                      : {}),
+                },
+              }
             : {}),
         },
         c,
