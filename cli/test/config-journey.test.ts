@@ -12,7 +12,7 @@ import { runIsthmus, spawnIsthmus } from "./run-cli.js";
 const mesh = uniqueMeshId("journey");
 const work = mkdtempSync(join(tmpdir(), "isthmus-journey-"));
 const configDir = join(work, "state", "config");
-const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
+const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", CONSOLE_PORT: "0", LOG_LEVEL: "error" };
 delete env.DATABASE_URL;
 delete env.CONFIG_KUBECONFIG;
 

@@ -12,7 +12,7 @@ const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
 /** The stack's environment on a fresh machine: its own nats-server, embedded databases, free ports. */
 function stackEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
+  const env: NodeJS.ProcessEnv = { ...process.env, CA_GRPC_PORT: "0", XDS_PORT: "0", CONSOLE_PORT: "0", LOG_LEVEL: "error" };
   delete env.NATS_URL;
   delete env.DATABASE_URL;
   return env;

@@ -39,7 +39,7 @@ describe("isthmus up (what npm start runs)", () => {
   it("brings the local control plane and the seed 002 demo up, prints answers from both versions, and stops cleanly on Ctrl-C", async () => {
     const mesh = uniqueMeshId("up");
     const dir = join(mkdtempSync(join(tmpdir(), "isthmus-up-")), "state");
-    const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", LOG_LEVEL: "error" };
+    const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", CONSOLE_PORT: "0", LOG_LEVEL: "error" };
     delete env.DATABASE_URL; // embedded databases in the stack's own directory, as on a fresh machine
     // While it runs: what the demo client was given passes Envoy's constraints (`isthmus proxy-config --validate`, as printed).
     const validate = (out: string) =>
@@ -88,6 +88,7 @@ describe("isthmus up (what npm start runs)", () => {
       CA_GRPC_PORT: "0",
       XDS_PORT: "0",
       XDS_PLAINTEXT_PORT: "0",
+      CONSOLE_PORT: "0",
       LOG_LEVEL: "error",
     };
     delete env.NATS_URL;

@@ -107,6 +107,9 @@ describe("config-push metrics and push spans", () => {
     const nacked = await scrape();
     expect(value(nacked, "pilot_total_xds_rejects", { type: "rds" })).toBe(value(after, "pilot_total_xds_rejects", { type: "rds" }) + 1);
     expect(value(nacked, "pilot_push_triggers", { type: "config" })).toBeGreaterThan(0);
+    // The validator saw the same thing the client refused (and nothing else).
+    expect(new Set(tb.cp.xdsViolations.map((v) => v.rule))).toEqual(new Set(["envoy.route.weights"]));
+    tb.cp.xdsViolations.length = 0;
 
     client.close();
   });
