@@ -11,7 +11,15 @@ import { runIsthmus, spawnIsthmus } from "./run-cli.js";
 const mesh = uniqueMeshId("pvljourney");
 const work = mkdtempSync(join(tmpdir(), "isthmus-pvl-journey-"));
 const state = join(work, "state");
-const env: NodeJS.ProcessEnv = { ...process.env, NATS_URL: testNatsUrl(), CA_GRPC_PORT: "0", XDS_PORT: "0", CONSOLE_PORT: "0", LOG_LEVEL: "error", PVL_SIM_PROVISION_MS: "1000" };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  NATS_URL: testNatsUrl(),
+  CA_GRPC_PORT: "0",
+  XDS_PORT: "0",
+  CONSOLE_PORT: "0",
+  LOG_LEVEL: "error",
+  PVL_SIM_PROVISION_MS: "1000",
+};
 delete env.DATABASE_URL;
 delete env.CONFIG_KUBECONFIG;
 
