@@ -36,7 +36,7 @@ describe("cert-authority on a 3-node NATS cluster", () => {
     const second = cluster.nodes.find((n) => n.running && n.url !== bus.nc.getServer());
     if (!second) throw new Error("no second node to kill");
     await second.kill();
-    await waitFor(async () => !(await m.ca.ready()), 15_000, "unready without quorum");
+    await waitFor(async () => !(await m.ca.ready()), 45_000, "unready without quorum");
     // The ledger is Postgres: workloads still get certificates; the events wait in the outbox.
     expect(await ask()).toHaveLength(3);
 

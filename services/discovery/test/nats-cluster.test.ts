@@ -69,7 +69,7 @@ describe("discovery on a 3-node NATS cluster", () => {
     if (!second) throw new Error("no second node to kill");
     await second.kill();
     c.apply(slice(5));
-    await h.until(async () => !(await d.ready()), 15_000, "unready without quorum");
+    await h.until(async () => !(await d.ready()), 45_000, "unready without quorum");
     await h.until(
       () => warnings.some((w) => /publish failed; will retry.*not acknowledged after \d+ attempts/.test(w)),
       45_000,
